@@ -1,0 +1,123 @@
+"""The autograd Functions: the forward is the built-in kernel, the backward is σ′ = σ(1 − σ) by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
+    """The vector-Jacobian product of the sigmoid, written from its output alone.
+
+    Since σ′(x) = σ(x)(1 − σ(x)) and y = σ(x), the gradient of the input is ``grad · (1 − y) · y``.
+    The rounding follows the built-in CPU kernel ``aten::sigmoid_backward`` exactly:
+
+    * float16, float32, float64: ``(grad · (1 − y)) · y``, each product rounded in the tensor's dtype;
+    * bfloat16: the same expression in float32, rounded to bfloat16 once at the end;
+    * complex: ``grad · conj((1 − y) · y)``, the conjugate because PyTorch's gradients are
+      conjugate Wirtinger derivatives.
+
+    When no graph is being recorded (the usual backward, without ``create_graph``) it works in one
+    buffer, the result: no temporaries beyond it. Otherwise it uses out-of-place ops, so that the
+    result is itself differentiable and double backward works.
+
+    >>> y = torch.tensor([0.5])
+    >>> sigmoid_grad(torch.ones(1), y)  # σ′(0) = 0.5 · 0.5
+    tensor([0.2500])
+    """
+    if y.dtype == torch.bfloat16:
+        return sigmoid_grad(grad.float(), y.float()).to(torch.bfloat16)
+    if y.is_complex():
+        return grad * ((1 - y) * y).conj()
+    if torch.is_grad_enabled():
+        return grad * (1 - y) * y
+    # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
+    result = torch.rsub(y, 1)
+    result.mul_(grad)
+    return result.mul_(y)
+
+
+def _sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:
+    # Forward mode is the backward formula read as J·t. For complex inputs the Jacobian is
+    # σ′ itself, not its conjugate, hence the two conjugations (exact, so no rounding changes).
+    if tangent.is_complex():
+        return sigmoid_grad(tangent.conj(), y).conj()
+    return sigmoid_grad(tangent, y)
+
+
+class SigmoidFunction(torch.autograd.Function):
+    r"""σ(x) = 1 / (1 + e^{−x}) as an autograd Function that saves only its output.
+
+    ``forward`` runs the framework's own sigmoid kernel, so values are the built-in's bit for bit.
+    ``setup_context`` saves the output ``y`` through ``save_for_backward`` (so an in-place change
+    to ``y`` after the forward makes backward raise, never return a wrong gradient), and
+    ``backward`` computes ``grad · (1 − y) · y`` by hand; see :func:`sigmoid_grad`.
+
+    It supports double backward, forward-mode AD (``jvp``) and ``torch.func`` transforms
+    (``generate_vmap_rule``). Call it through :func:`sigact.torch.sigmoid`, which also picks the
+    variant that ``torch.compile`` can trace.
+
+    >>> x = torch.tensor([0.0, 2.0], requires_grad=True)
+    >>> y = SigmoidFunction.apply(x)
+    >>> y.sum().backward()
+    >>> torch.equal(x.grad, y.detach() * (1 - y.detach()))
+    True
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        return torch.sigmoid(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (y,) = ctx.saved_tensors
+        return sigmoid_grad(grad, y)
+
+    @staticmethod
+    def jvp(ctx: Any, tangent: Tensor) -> Tensor:
+        (y,) = ctx.saved_tensors
+        return _sigmoid_jvp(tangent, y)
+
+
+class SigmoidInplaceFunction(SigmoidFunction):
+    """The in-place form: the input's memory becomes the output, marked dirty for autograd.
+
+    The saved output is the input tensor itself, so nothing new is allocated for backward either.
+    """
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        return x.sigmoid_()
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
+        ctx.mark_dirty(inputs[0])
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+    @staticmethod
+    def jvp(ctx: Any, tangent: Tensor) -> Tensor:
+        # The input was changed in place, so forward AD wants its tangent changed in place too.
+        (y,) = ctx.saved_tensors
+        return tangent.copy_(_sigmoid_jvp(tangent, y))
+
+
+# TorchDynamo refuses to trace an autograd.Function that defines `jvp` ("Unsupported custom
+# jvp"). Under torch.compile the functions below swap in these variants, identical but for jvp,
+# so compiled code keeps the hand-written backward with no graph break while eager code keeps
+# forward mode.
+class CompilableSigmoidFunction(SigmoidFunction):
+    jvp = staticmethod(torch.autograd.Function.jvp)
+
+
+class CompilableSigmoidInplaceFunction(SigmoidInplaceFunction):
+    jvp = staticmethod(torch.autograd.Function.jvp)
