@@ -8,6 +8,15 @@ import torch
 from torch import Tensor
 
 
+def _plain(t: Tensor) -> bool:
+    """An ordinary tensor: no subclass, no vmap batching (torch.func's or autograd's own)."""
+    return (
+        type(t) is Tensor
+        and not torch._C._functorch.is_functorch_wrapped_tensor(t)
+        and not torch._C._functorch.is_legacy_batchedtensor(t)
+    )
+
+
 def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     """The vector-Jacobian product of the sigmoid, written from its output alone.
 
@@ -19,9 +28,11 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     * complex: ``grad · conj((1 − y) · y)``, the conjugate because PyTorch's gradients are
       conjugate Wirtinger derivatives.
 
-    When no graph is being recorded (the usual backward, without ``create_graph``) it works in one
-    buffer, the result: no temporaries beyond it. Otherwise it uses out-of-place ops, so that the
-    result is itself differentiable and double backward works.
+    When no graph is being recorded (the usual backward, without ``create_graph``) and both
+    tensors are plain, it works in one buffer, the result: no temporaries beyond it. Otherwise it
+    uses out-of-place ops, so that the result is itself differentiable (double backward) and
+    batchable (vmap may hand it a batched ``grad`` next to an unbatched ``y``). Under
+    ``torch.compile`` the compiler fuses the out-of-place form into one loop.
 
     >>> y = torch.tensor([0.5])
     >>> sigmoid_grad(torch.ones(1), y)  # σ′(0) = 0.5 · 0.5
@@ -31,7 +42,7 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
         return sigmoid_grad(grad.float(), y.float()).to(torch.bfloat16)
     if y.is_complex():
         return grad * ((1 - y) * y).conj()
-    if torch.is_grad_enabled():
+    if torch.is_grad_enabled() or torch.compiler.is_compiling() or not (_plain(grad) and _plain(y)):
         return grad * (1 - y) * y
     # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
     result = torch.rsub(y, 1)

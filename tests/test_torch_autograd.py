@@ -1,0 +1,144 @@
+"""Every autograd feature of torch.sigmoid works with sigact: higher order, forward mode,
+torch.func, torch.compile, autocast and in-place semantics."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import sigact.torch as st  # noqa: E402
+from tests.helpers import assert_bitwise  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128], ids=str)
+def test_gradcheck_backward_and_forward_mode(dtype):
+    x = torch.randn(6, dtype=dtype, requires_grad=True)
+    assert torch.autograd.gradcheck(st.sigmoid, (x,), check_forward_ad=True, check_batched_grad=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128], ids=str)
+def test_gradgradcheck_double_backward(dtype):
+    x = torch.randn(6, dtype=dtype, requires_grad=True)
+    assert torch.autograd.gradgradcheck(st.sigmoid, (x,), check_fwd_over_rev=True)
+
+
+def test_in_place_form_passes_gradcheck_with_forward_mode():
+    x = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: st.sigmoid_(t.clone()), (x,), check_forward_ad=True)
+
+
+def test_double_backward_matches_builtin_second_derivative():
+    x = torch.linspace(-6, 6, 101, dtype=torch.float64, requires_grad=True)
+
+    def second(fn):
+        (g,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        return torch.autograd.grad(g.sum(), x)[0]
+
+    y = torch.sigmoid(x).detach()
+    torch.testing.assert_close(second(st.sigmoid), second(torch.sigmoid))
+    torch.testing.assert_close(second(st.sigmoid), y * (1 - y) * (1 - 2 * y))
+
+
+def _loss_sigact(x):
+    return (x * st.sigmoid(x)).sum()
+
+
+def _loss_builtin(x):
+    return (x * torch.sigmoid(x)).sum()
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [torch.func.grad, torch.func.jacrev, torch.func.jacfwd, torch.func.hessian],
+    ids=["grad", "jacrev", "jacfwd", "hessian"],
+)
+def test_torch_func_transforms_match_builtin(transform):
+    x = torch.randn(5, dtype=torch.float64)
+    torch.testing.assert_close(transform(_loss_sigact)(x), transform(_loss_builtin)(x), rtol=0, atol=1e-15)
+
+
+def test_vmap_is_bitwise_equal_to_builtin_in_both_forms():
+    x = torch.randn(4, 7)
+    assert_bitwise(torch.func.vmap(st.sigmoid)(x), torch.func.vmap(torch.sigmoid)(x))
+    assert_bitwise(
+        torch.func.vmap(lambda t: st.sigmoid_(t.clone()))(x),
+        torch.func.vmap(lambda t: t.clone().sigmoid_())(x),
+    )
+
+
+def test_vmap_of_grad_is_bitwise_equal_to_builtin():
+    x = torch.randn(4, 7)
+    ours = torch.func.vmap(torch.func.grad(lambda t: st.sigmoid(t).sum()))(x)
+    ref = torch.func.vmap(torch.func.grad(lambda t: torch.sigmoid(t).sum()))(x)
+    assert_bitwise(ours, ref)
+
+
+@pytest.mark.slow
+def test_compile_fullgraph_has_no_graph_break_and_matches_builtin():
+    torch._dynamo.reset()
+
+    def step(fn, x, w):
+        return (fn(x @ w) * x).sum()
+
+    compiled = torch.compile(step, fullgraph=True)
+    x = torch.randn(8, 16)
+    w = torch.randn(16, 16, requires_grad=True)
+    loss = compiled(st.sigmoid, x, w)
+    (gw,) = torch.autograd.grad(loss, w)
+    loss_ref = step(torch.sigmoid, x, w)
+    (gw_ref,) = torch.autograd.grad(loss_ref, w)
+    torch.testing.assert_close(loss, loss_ref)
+    torch.testing.assert_close(gw, gw_ref)
+    # The compiled sigmoid backward itself is bitwise: only the matmul and sum are reordered.
+    xs = torch.randn(1000, requires_grad=True)
+    (g_compiled,) = torch.autograd.grad(torch.compile(st.sigmoid, fullgraph=True)(xs), xs, torch.ones(1000))
+    (g_eager,) = torch.autograd.grad(torch.sigmoid(xs), xs, torch.ones(1000))
+    torch.testing.assert_close(g_compiled, g_eager, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+def test_autocast_behaves_as_builtin(dtype):
+    layer = torch.nn.Linear(8, 8)
+    x = torch.randn(4, 8)
+    results = []
+    for fn in (st.sigmoid, torch.sigmoid):
+        with torch.autocast("cpu", dtype=dtype):
+            h = layer(x)
+            y = fn(h)
+            y_float = fn(x)  # float32 input stays float32, as autocast leaves sigmoid alone
+        (gw,) = torch.autograd.grad(y.float().sum(), layer.weight)
+        results.append((y, y_float, gw))
+    for ours, ref in zip(*results):
+        assert_bitwise(ours, ref)
+
+
+def test_in_place_form_gives_builtin_values_and_gradients():
+    x = torch.randn(50, requires_grad=True)
+    grad = torch.randn(50)
+    a = x * 2
+    out = st.sigmoid_(a)
+    assert out is a
+    (gx,) = torch.autograd.grad(out, x, grad)
+    b = x * 2
+    (gx_ref,) = torch.autograd.grad(b.sigmoid_(), x, grad)
+    assert_bitwise(a.detach(), b.detach())
+    assert_bitwise(gx, gx_ref)
+
+
+@pytest.mark.parametrize("form", ["out_of_place", "in_place"])
+def test_changing_the_saved_output_in_place_makes_backward_raise(form):
+    x = torch.randn(5, requires_grad=True)
+    y = st.sigmoid(x) if form == "out_of_place" else st.sigmoid_(x * 1)
+    with torch.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_like_builtin():
+    leaf = torch.randn(3, requires_grad=True)
+    # The built-in says "is being used", autograd.Function "has been used"; same type, same words.
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        leaf.sigmoid_()
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        st.sigmoid_(leaf)
+    assert not leaf.isnan().any() and leaf.grad_fn is None

@@ -1,0 +1,169 @@
+"""sigact.torch against torch.sigmoid: values, layouts and gradients bit for bit, and bad input."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.autograd.forward_ad as fwAD  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st_  # noqa: E402
+
+import sigact.torch as st  # noqa: E402
+from tests.helpers import assert_bitwise  # noqa: E402
+
+REAL_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+
+
+def make(layout: str, dtype, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    base = lambda *shape: (torch.randn(*shape, generator=g, dtype=torch.float64) * 6).to(dtype)  # noqa: E731
+    if layout == "contiguous":
+        return base(33, 65)
+    if layout == "transposed":
+        return base(65, 33).t()
+    if layout == "channels_last":
+        return base(2, 5, 7, 9).contiguous(memory_format=torch.channels_last)
+    if layout == "strided_slice":
+        return base(40, 70)[::3, 1::2]
+    if layout == "zero_dim":
+        return base(())
+    if layout == "empty":
+        return base(0, 4)
+    raise ValueError(layout)
+
+
+LAYOUTS = ["contiguous", "transposed", "channels_last", "strided_slice", "zero_dim", "empty"]
+
+
+def forward_and_grad(fn, x, grad):
+    x = x.detach().requires_grad_()
+    y = fn(x)
+    (gx,) = torch.autograd.grad(y, x, grad)
+    return y.detach(), gx
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
+def test_values_strides_and_gradients_are_bitwise_equal_to_builtin(dtype, layout):
+    x = make(layout, dtype)
+    grad = torch.randn_like(x, dtype=torch.float64).to(dtype)
+    y, gx = forward_and_grad(st.sigmoid, x, grad)
+    y_ref, gx_ref = forward_and_grad(torch.sigmoid, x, grad)
+    assert_bitwise(y, y_ref)
+    assert y.stride() == y_ref.stride()
+    assert_bitwise(gx, gx_ref)
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
+def test_gradient_matches_builtin_for_an_expanded_upstream_gradient(dtype):
+    # `.sum().backward()` hands backward a zero-stride gradient.
+    x = make("contiguous", dtype)
+    _, gx = forward_and_grad(lambda t: st.sigmoid(t).sum(), x, torch.tensor(1.0, dtype=dtype))
+    _, gx_ref = forward_and_grad(lambda t: torch.sigmoid(t).sum(), x, torch.tensor(1.0, dtype=dtype))
+    assert_bitwise(gx, gx_ref)
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES + [torch.complex128], ids=str)
+def test_forward_mode_tangent_is_bitwise_equal_to_builtin(dtype):
+    x = torch.randn(1024, dtype=dtype)
+    tangent = torch.randn(1024, dtype=dtype)
+    with fwAD.dual_level():
+        ours = fwAD.unpack_dual(st.sigmoid(fwAD.make_dual(x, tangent)))
+        ref = fwAD.unpack_dual(torch.sigmoid(fwAD.make_dual(x, tangent)))
+    assert_bitwise(ours.primal, ref.primal)
+    assert_bitwise(ours.tangent, ref.tangent)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+def test_complex_gradient_is_bitwise_equal_on_whole_vector_sizes(dtype):
+    x = torch.randn(4096, dtype=dtype)
+    grad = torch.randn(4096, dtype=dtype)
+    assert_bitwise(forward_and_grad(st.sigmoid, x, grad)[1], forward_and_grad(torch.sigmoid, x, grad)[1])
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+def test_complex_gradient_in_builtin_scalar_tail_is_within_one_ulp(dtype):
+    # The built-in computes the last n mod (vector width) elements in compiled scalar code that
+    # contracts the complex product into fused multiply-adds; ours rounds each product. See the
+    # API docs: those elements may differ in the last bit, no more.
+    x = torch.randn(7, dtype=dtype)
+    grad = torch.randn(7, dtype=dtype)
+    gx = forward_and_grad(st.sigmoid, x, grad)[1]
+    gx_ref = forward_and_grad(torch.sigmoid, x, grad)[1]
+    eps = torch.finfo(gx.real.dtype).eps
+    torch.testing.assert_close(gx, gx_ref, rtol=2 * eps, atol=2 * eps * gx_ref.abs().max().item())
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool], ids=str)
+def test_integer_and_bool_inputs_are_promoted_like_builtin(dtype):
+    x = torch.tensor([0, 1, 1, 0]).to(dtype)
+    assert_bitwise(st.sigmoid(x), torch.sigmoid(x))
+
+
+def _refused_inputs():
+    dense = torch.randn(3, 3)
+    return {
+        "list": [1.0, 2.0],
+        "none": None,
+        "float": 1.5,
+        "sparse_coo": dense.to_sparse(),
+        "sparse_csr": dense.to_sparse_csr(),
+    }
+
+
+@pytest.mark.parametrize("name", list(_refused_inputs()))
+def test_inputs_the_builtin_refuses_raise_the_same_error_type(name):
+    bad = _refused_inputs()[name]
+    with pytest.raises(Exception) as builtin_error:
+        torch.sigmoid(bad)
+    with pytest.raises(builtin_error.type) as ours:
+        st.sigmoid(bad)
+    assert str(ours.value), "the error says what went wrong"
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
+def test_nan_and_infinities_propagate_like_builtin(dtype):
+    x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, -0.0], dtype=dtype)
+    grad = torch.tensor([1.0, float("nan"), float("inf"), -float("inf"), 1.0], dtype=dtype)
+    y, gx = forward_and_grad(st.sigmoid, x, grad)
+    y_ref, gx_ref = forward_and_grad(torch.sigmoid, x, grad)
+    assert_bitwise(y, y_ref)
+    assert_bitwise(gx, gx_ref)
+    assert y.isnan()[0] and gx.isnan()[0]
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
+def test_inputs_up_to_1e4_give_finite_gradients(dtype):
+    x = torch.tensor([-1e4, -100.0, -20.0, 20.0, 100.0, 1e4], dtype=dtype)
+    _, gx = forward_and_grad(st.sigmoid, x, torch.ones_like(x))
+    assert torch.isfinite(gx).all()
+    assert_bitwise(gx, forward_and_grad(torch.sigmoid, x, torch.ones_like(x))[1])
+
+
+_EXTREMES = [0.0, -0.0, 1e-30, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, float("inf"), float("-inf"), float("nan")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st_.lists(st_.integers(0, 5), min_size=0, max_size=4),
+    dtype=st_.sampled_from(REAL_DTYPES),
+    permute=st_.booleans(),
+    step=st_.integers(1, 2),
+    extremes=st_.lists(st_.sampled_from(_EXTREMES), max_size=6),
+    seed=st_.integers(0, 2**16),
+)
+def test_any_shape_stride_dtype_and_extreme_value_matches_builtin(shape, dtype, permute, step, extremes, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(shape, generator=g, dtype=torch.float64) * 10).to(dtype)
+    if x.numel() and extremes:
+        flat = x.view(-1)
+        flat[: len(extremes)] = torch.tensor(extremes[: flat.numel()], dtype=dtype)
+    if permute and x.dim() > 1:
+        x = x.permute(*reversed(range(x.dim())))
+    if x.dim() > 0:
+        x = x[..., ::step]
+    grad = (torch.randn(x.shape, generator=g, dtype=torch.float64)).to(dtype)
+    y, gx = forward_and_grad(st.sigmoid, x, grad)
+    y_ref, gx_ref = forward_and_grad(torch.sigmoid, x, grad)
+    assert_bitwise(y, y_ref)
+    assert y.stride() == y_ref.stride()
+    assert_bitwise(gx, gx_ref)

@@ -1,0 +1,165 @@
+"""The drop-ins on whole models: Sigmoid, swap_sigmoid and SigmoidMode change no number."""
+
+import copy
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import sigact.torch as st  # noqa: E402
+from tests.helpers import assert_bitwise  # noqa: E402
+from tests.models import SENet  # noqa: E402
+
+
+def losses_and_grads(model, steps=3, mode=None):
+    """A few SGD steps; returns every loss and the final gradients."""
+    torch.manual_seed(1)
+    x = torch.randn(4, 3, 8, 8)
+    target = torch.rand(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        if mode is None:
+            loss = nn.functional.binary_cross_entropy(model(x), target)
+        else:
+            with mode:
+                loss = nn.functional.binary_cross_entropy(model(x), target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return torch.stack(losses), [p.grad for p in model.parameters()]
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return SENet()
+
+
+def count(model, cls):
+    return sum(type(m) is cls for m in model.modules())
+
+
+def test_module_repr_and_isinstance_make_it_a_drop_in():
+    assert repr(st.Sigmoid()) == "Sigmoid()"
+    assert repr(st.Sigmoid(inplace=True)) == "Sigmoid(inplace=True)"
+    assert isinstance(st.Sigmoid(), nn.Sigmoid)
+    assert list(st.Sigmoid().parameters()) == [] and st.Sigmoid().state_dict() == {}
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_module_matches_nn_sigmoid_values_and_gradients(inplace):
+    x = torch.randn(6, 5, requires_grad=True)
+    y = st.Sigmoid(inplace=inplace)(x * 1)
+    y_ref = nn.Sigmoid()(x * 1)
+    assert_bitwise(y.detach(), y_ref.detach())
+    g = torch.randn(6, 5)
+    assert_bitwise(torch.autograd.grad(y, x, g)[0], torch.autograd.grad(y_ref, x, g)[0])
+
+
+def test_swap_replaces_every_nn_sigmoid_and_keeps_state_dict(model):
+    before = copy.deepcopy(model.state_dict())
+    assert count(model, nn.Sigmoid) == 2
+    assert st.swap_sigmoid(model) is model
+    assert count(model, nn.Sigmoid) == 0 and count(model, st.Sigmoid) == 2
+    after = model.state_dict()
+    assert list(after) == list(before)
+    assert all(torch.equal(after[k], before[k]) for k in before)
+
+
+def test_swapped_model_trains_to_bitwise_equal_losses_and_gradients(model):
+    reference = copy.deepcopy(model)
+    st.swap_sigmoid(model)
+    losses, grads = losses_and_grads(model)
+    losses_ref, grads_ref = losses_and_grads(reference)
+    assert_bitwise(losses, losses_ref)
+    for g, g_ref in zip(grads, grads_ref):
+        assert_bitwise(g, g_ref)
+
+
+def test_filter_fn_sees_fully_qualified_names_and_picks_which_to_swap(model):
+    seen = []
+
+    def only_head(module, name):
+        seen.append(name)
+        return name.startswith("head.")
+
+    st.swap_sigmoid(model, filter_fn=only_head)
+    assert sorted(seen) == ["gate", "head.2"]
+    assert type(model.gate) is nn.Sigmoid and type(model.head[2]) is st.Sigmoid
+
+
+def test_root_level_sigmoid_comes_back_replaced_with_its_training_flag():
+    root = nn.Sigmoid().eval()
+    swapped = st.swap_sigmoid(root)
+    assert type(swapped) is st.Sigmoid and not swapped.training
+    assert type(root) is nn.Sigmoid  # a root cannot change type in place
+    assert st.swap_sigmoid(nn.Sigmoid(), filter_fn=lambda m, name: name != "").__class__ is nn.Sigmoid
+
+
+def test_swap_leaves_user_subclasses_and_other_modules_alone():
+    class Custom(nn.Sigmoid):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    model = nn.Sequential(nn.Linear(2, 2), Custom(), nn.Tanh())
+    st.swap_sigmoid(model)
+    assert [type(m) for m in model] == [nn.Linear, Custom, nn.Tanh]
+
+
+def test_mode_routes_every_functional_alias_to_sigact():
+    x = torch.randn(3, requires_grad=True)
+    calls = {
+        "torch.sigmoid": lambda: torch.sigmoid(x),
+        "F.sigmoid": lambda: nn.functional.sigmoid(x),
+        "torch.special.expit": lambda: torch.special.expit(x),
+        "Tensor.sigmoid": lambda: x.sigmoid(),
+        "input= keyword": lambda: torch.sigmoid(input=x),
+        "nn.Sigmoid": lambda: nn.Sigmoid()(x),
+        "Tensor.sigmoid_": lambda: (x * 1).sigmoid_(),
+        "torch.sigmoid_": lambda: torch.sigmoid_(x * 1),
+    }
+    with st.SigmoidMode():
+        names = {k: call().grad_fn.name() for k, call in calls.items()}
+    expected = {k: "SigmoidFunctionBackward" for k in calls}
+    expected["Tensor.sigmoid_"] = expected["torch.sigmoid_"] = "SigmoidInplaceFunctionBackward"
+    assert names == expected
+
+
+def test_mode_passes_other_calls_and_out_argument_through_untouched():
+    x = torch.randn(3)
+    out = torch.empty(3)
+    with st.SigmoidMode():
+        result = torch.sigmoid(x, out=out)
+        tanh = torch.tanh(x)
+    assert result is out and torch.equal(out, torch.sigmoid(x))
+    assert torch.equal(tanh, torch.tanh(x))
+    assert repr(st.SigmoidMode()) == "SigmoidMode()"
+
+
+def test_mode_gives_an_unmodified_functional_model_bitwise_equal_training(model):
+    reference = copy.deepcopy(model)
+    losses, grads = losses_and_grads(model, mode=st.SigmoidMode())
+    losses_ref, grads_ref = losses_and_grads(reference)
+    assert_bitwise(losses, losses_ref)
+    for g, g_ref in zip(grads, grads_ref):
+        assert_bitwise(g, g_ref)
+
+
+def test_mode_and_swap_together_leave_no_builtin_sigmoid_in_the_graph(model):
+    st.swap_sigmoid(model)
+    x = torch.randn(2, 3, 8, 8)
+    with st.SigmoidMode():
+        out = model(x)
+
+    def names(fn, seen):
+        if fn is None or fn in seen:
+            return set()
+        seen.add(fn)
+        return {fn.name()}.union(*(names(f, seen) for f, _ in fn.next_functions))
+
+    graph = names(out.grad_fn, set())
+    assert "SigmoidBackward0" not in graph
+    assert "SigmoidFunctionBackward" in graph
