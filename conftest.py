@@ -1,0 +1,14 @@
+"""Root conftest: doctests of a framework module are collected only when that framework is installed."""
+
+import importlib.util
+import os
+
+_flags = os.environ.get("XLA_FLAGS", "")
+if "xla_force_host_platform_device_count" not in _flags:
+    os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count=8".strip()
+
+collect_ignore = []
+if importlib.util.find_spec("torch") is None:
+    collect_ignore.append("sigact/torch")
+if importlib.util.find_spec("jax") is None:
+    collect_ignore.append("sigact/jax")

@@ -1,0 +1,123 @@
+"""sigact.jax.sigmoid under every transform a training loop uses, against jax.nn.sigmoid."""
+
+import functools
+
+import pytest
+
+jax = pytest.importorskip("jax")
+import jax.numpy as jnp  # noqa: E402
+from jax.sharding import NamedSharding  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
+
+import sigact.jax as sj  # noqa: E402
+from tests.helpers import assert_bitwise  # noqa: E402
+
+ACTIVATIONS = {"sigact": sj.sigmoid, "builtin": jax.nn.sigmoid}
+
+
+def mlp_loss(act, params, x):
+    for w in params:
+        x = act(x @ w)
+    return jnp.mean(x**2)
+
+
+def init(n_layers=3, width=16, seed=0):
+    keys = jax.random.split(jax.random.key(seed), n_layers + 1)
+    params = [jax.random.normal(k, (width, width)) / 4 for k in keys[:-1]]
+    return params, jax.random.normal(keys[-1], (8, width))
+
+
+def both(fn):
+    """fn(activation) for sigact and for the built-in."""
+    return fn(sj.sigmoid), fn(jax.nn.sigmoid)
+
+
+def assert_trees_bitwise(a, b):
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        assert_bitwise(x, y)
+
+
+def test_vmap_is_bitwise_equal_to_builtin():
+    x = jax.random.normal(jax.random.key(0), (5, 7))
+    assert_trees_bitwise(*both(lambda act: jax.vmap(jax.grad(lambda v: act(v).sum()))(x)))
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_grad_of_a_network_is_bitwise_equal_to_builtin(jit):
+    params, x = init()
+    wrap = jax.jit if jit else (lambda f: f)
+    assert_trees_bitwise(*both(lambda act: wrap(jax.grad(functools.partial(mlp_loss, act)))(params, x)))
+
+
+def test_grad_of_grad_and_reverse_over_reverse_hessian_match_builtin():
+    with jax.enable_x64(True):
+        x = jnp.linspace(-4.0, 4.0, 9, dtype=jnp.float64)
+        d2 = both(lambda act: jax.vmap(jax.grad(jax.grad(act)))(x))
+        hess = both(lambda act: jax.jacrev(jax.jacrev(lambda v: jnp.sum(act(v) * v)))(x))
+        jac = both(lambda act: jax.jacrev(act)(x))
+        for ours, ref in (d2, hess, jac):
+            assert jnp.allclose(ours, ref, rtol=1e-14, atol=1e-15)
+        assert_bitwise(*jac)
+        y = jax.nn.sigmoid(x)
+        assert jnp.allclose(d2[0], y * (1 - y) * (1 - 2 * y), rtol=1e-12, atol=1e-15)
+
+
+def test_scan_over_layers_is_bitwise_equal_to_builtin():
+    params, x = init(n_layers=4)
+    stacked = jnp.stack(params)
+
+    def loss(act, stacked, x):
+        h, _ = jax.lax.scan(lambda h, w: (act(h @ w), None), x, stacked)
+        return jnp.mean(h**2)
+
+    assert_trees_bitwise(*both(lambda act: jax.jit(jax.grad(functools.partial(loss, act)))(stacked, x)))
+
+
+def test_checkpoint_with_a_policy_is_bitwise_equal_to_builtin_and_saves_nothing_more():
+    params, x = init()
+    policy = jax.checkpoint_policies.dots_with_no_batch_dims_saveable
+
+    def loss(act, params, x):
+        return mlp_loss(jax.checkpoint(act, policy=policy), params, x)
+
+    assert_trees_bitwise(*both(lambda act: jax.jit(jax.grad(functools.partial(loss, act)))(params, x)))
+    remat_sigact = jax.checkpoint(lambda v: sj.sigmoid(v @ params[0]), policy=policy)
+    assert sj.audit(remat_sigact, x).total_bytes <= sj.audit(lambda v: sj.sigmoid(v @ params[0]), x).total_bytes
+
+
+def test_pmap_is_bitwise_equal_to_builtin():
+    n = jax.device_count()
+    assert n == 8, "tests need XLA_FLAGS=--xla_force_host_platform_device_count=8 (set in conftest.py)"
+    x = jax.random.normal(jax.random.key(0), (n, 32))
+    assert_trees_bitwise(*both(lambda act: jax.pmap(jax.grad(lambda v: act(v).sum()))(x)))
+
+
+def batch_mesh():
+    # Auto axes: XLA's partitioner places the weight-gradient reductions, as in most training code.
+    return jax.make_mesh((8,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def test_jit_over_a_sharded_mesh_is_bitwise_equal_to_builtin():
+    mesh = batch_mesh()
+    params, x = init()
+    x = jax.device_put(jnp.tile(x, (4, 1)), NamedSharding(mesh, P("batch")))
+    grads = both(lambda act: jax.jit(jax.grad(functools.partial(mlp_loss, act)))(params, x))
+    assert_trees_bitwise(*grads)
+    assert len(x.sharding.device_set) == 8
+
+
+def test_shard_map_is_bitwise_equal_to_builtin():
+    mesh = batch_mesh()
+    params, x = init()
+    x = jnp.tile(x, (4, 1))
+
+    def step(act):
+        @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P(), P("batch")), out_specs=P())
+        def grads(params, x_block):
+            g = jax.grad(functools.partial(mlp_loss, act))(params, x_block)
+            return jax.lax.pmean(g, "batch")
+
+        return jax.jit(grads)(params, x)
+
+    assert_trees_bitwise(*both(step))
