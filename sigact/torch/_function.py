@@ -32,7 +32,7 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     tensors are plain, it works in one buffer, the result: no temporaries beyond it. Otherwise it
     uses out-of-place ops, so that the result is itself differentiable (double backward) and
     batchable (vmap may hand it a batched ``grad`` next to an unbatched ``y``). Under
-    ``torch.compile`` the compiler fuses the out-of-place form into one loop.
+    ``torch.compile`` see :func:`compiled_sigmoid_grad`.
 
     >>> y = torch.tensor([0.5])
     >>> sigmoid_grad(torch.ones(1), y)  # σ′(0) = 0.5 · 0.5
@@ -42,12 +42,26 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
         return sigmoid_grad(grad.float(), y.float()).to(torch.bfloat16)
     if y.is_complex():
         return grad * ((1 - y) * y).conj()
-    if torch.is_grad_enabled() or torch.compiler.is_compiling() or not (_plain(grad) and _plain(y)):
+    if torch.is_grad_enabled() or not (_plain(grad) and _plain(y)):
         return grad * (1 - y) * y
     # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
     result = torch.rsub(y, 1)
     result.mul_(grad)
     return result.mul_(y)
+
+
+def compiled_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
+    """The same derivative in the order the built-in takes under ``torch.compile``.
+
+    There ``aten::sigmoid_backward`` is decomposed (``torch._decomp``) into
+    ``grad · (y · (1 − y))``, computed in float32 for float16 and bfloat16 and rounded once, and
+    inductor compiles that. Following it keeps compiled sigact bitwise equal to the compiled
+    built-in (whose gradients differ from eager ones in the last bit here and there).
+    """
+    dtype = torch.promote_types(grad.dtype, y.dtype)
+    if dtype in (torch.float16, torch.bfloat16):
+        return compiled_sigmoid_grad(grad.float(), y.float()).to(dtype)
+    return grad * (y * (1 - y)).conj_physical()
 
 
 def _sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:
@@ -123,12 +137,17 @@ class SigmoidInplaceFunction(SigmoidFunction):
 
 
 # TorchDynamo refuses to trace an autograd.Function that defines `jvp` ("Unsupported custom
-# jvp"). Under torch.compile the functions below swap in these variants, identical but for jvp,
-# so compiled code keeps the hand-written backward with no graph break while eager code keeps
-# forward mode.
+# jvp"). Under torch.compile the functional forms swap in these variants, which have no jvp (so
+# no graph break) and take the compiled built-in's evaluation order; eager code keeps forward mode.
 class CompilableSigmoidFunction(SigmoidFunction):
     jvp = staticmethod(torch.autograd.Function.jvp)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (y,) = ctx.saved_tensors
+        return compiled_sigmoid_grad(grad, y)
 
 
 class CompilableSigmoidInplaceFunction(SigmoidInplaceFunction):
     jvp = staticmethod(torch.autograd.Function.jvp)
+    backward = staticmethod(CompilableSigmoidFunction.backward)

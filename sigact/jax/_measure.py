@@ -1,0 +1,157 @@
+"""The JAX measurements behind ``sigact report`` and the benchmarks: correctness, memory, speed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.test_util import check_grads
+
+import sigact.jax as sj
+from sigact._timing import interleaved_medians, perf_counter_timer
+
+
+def naive_sigmoid(x: jax.Array) -> jax.Array:
+    """The composite many models still write by hand; reverse mode keeps exp(−x) and more."""
+    return 1 / (1 + jnp.exp(-x))
+
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "builtin": jax.nn.sigmoid,
+    "sigact": sj.sigmoid,
+    "naive": naive_sigmoid,
+}
+
+
+def _bits(a: jax.Array) -> np.ndarray:
+    a = np.asarray(a)
+    return np.where(np.isnan(a.astype(np.float32)), 0, a.view(f"u{a.dtype.itemsize}"))
+
+
+def parity(dtype: str, *, jit: bool, n: int = 65_539) -> bool:
+    """Values and gradients of sigact equal the built-in's bit for bit (NaN matches NaN)."""
+    kx, kg = jax.random.split(jax.random.key(0))
+    x = (jax.random.normal(kx, (n,), jnp.float32) * 8).astype(dtype)
+    x = x.at[:6].set(jnp.array([0.0, -0.0, 1e4, -1e4, jnp.inf, jnp.nan], dtype))
+    g = jax.random.normal(kg, (n,), jnp.float32).astype(dtype)
+
+    def value_and_grad(fn):
+        call = lambda x, g: (lambda y, pullback: (y, pullback(g)[0]))(*jax.vjp(fn, x))  # noqa: E731
+        return (jax.jit(call) if jit else call)(x, g)
+
+    ours, ref = value_and_grad(sj.sigmoid), value_and_grad(jax.nn.sigmoid)
+    return all(a.dtype == b.dtype and np.array_equal(_bits(a), _bits(b)) for a, b in zip(ours, ref))
+
+
+def correctness() -> list[tuple[str, bool]]:
+    """Named checks, each True when it passed."""
+    checks = []
+    with jax.enable_x64(True):
+        try:
+            check_grads(sj.sigmoid, (jnp.linspace(-6.0, 6.0, 13, dtype=jnp.float64),), order=2, modes=("rev",))
+            passed = True
+        except AssertionError:
+            passed = False
+        checks.append(("check_grads float64, reverse mode, orders 1 and 2", passed))
+        for dtype in ("float16", "bfloat16", "float32", "float64"):
+            for jit in (False, True):
+                how = "jit" if jit else "eager"
+                checks.append((f"bitwise parity with jax.nn.sigmoid, {dtype}, {how}", parity(dtype, jit=jit)))
+    checks.append(("jit forward+backward compiles to the built-in's optimized HLO", same_compiled_program()))
+    return checks
+
+
+def mlp_params(width: int = 256, depth: int = 8, seed: int = 0) -> list[jax.Array]:
+    keys = jax.random.split(jax.random.key(seed), depth)
+    return [jax.random.normal(k, (width, width)) / np.sqrt(width) for k in keys]
+
+
+def mlp_loss(activation: Callable, params: list[jax.Array], x: jax.Array) -> jax.Array:
+    for w in params:
+        x = activation(x @ w)
+    return jnp.mean(x**2)
+
+
+def train_step(activation: Callable) -> Callable:
+    """One SGD step of :func:`mlp_loss`, the unit the compiled-memory figure is measured on."""
+
+    def step(params, x):
+        grads = jax.grad(lambda p: mlp_loss(activation, p, x))(params)
+        return [w - 0.1 * g for w, g in zip(params, grads)]
+
+    return step
+
+
+def compiled_temp_bytes(fn: Callable, *args) -> int:
+    """Temporary memory XLA allocates for ``jit(fn)(*args)``, from the compiled executable."""
+    return int(jax.jit(fn).lower(*args).compile().memory_analysis().temp_size_in_bytes)
+
+
+def memory(quick: bool = False) -> dict[str, dict[str, int]]:
+    """Residual bytes for one activation and an MLP step, and the MLP step's compiled temp bytes."""
+    x = jnp.ones(2**20)
+    one = {name: sj.audit(fn, x).total_bytes for name, fn in ACTIVATIONS.items()}
+    params = mlp_params()
+    batch = jax.random.normal(jax.random.key(1), (64 if quick else 256, 256))
+    residuals, compiled = {}, {}
+    for name, fn in ACTIVATIONS.items():
+        residuals[name] = sj.audit(lambda p, b, fn=fn: mlp_loss(fn, p, b), params, batch).total_bytes
+        compiled[name] = compiled_temp_bytes(train_step(fn), params, batch)
+    return {"activation": one, "mlp": residuals, "mlp_compiled_temp": compiled}
+
+
+def forward_backward(fn: Callable, n: int, dtype: str) -> Callable[[], object]:
+    """One jitted call: y = fn(x) and the gradient of x for a fixed upstream gradient."""
+    x = jax.random.normal(jax.random.key(0), (n,), dtype)
+    g = jax.random.normal(jax.random.key(1), (n,), dtype)
+    step = jax.jit(lambda x, g: (lambda y, pullback: (y, pullback(g)[0]))(*jax.vjp(fn, x)))
+    return lambda: jax.block_until_ready(step(x, g))
+
+
+def speed(
+    sizes: list[int],
+    *,
+    mode: str = "jit",
+    dtype: str = "float32",
+    rounds: int = 5,
+    seconds: float = 0.05,
+    on_size: Callable[[int], None] = lambda n: None,
+) -> list[dict]:
+    """Median forward+backward seconds per call under jit, built-in, sigact and naive side by side."""
+    if mode != "jit":
+        raise ValueError(f"JAX is timed under jit only, got mode={mode!r}")
+    rows = []
+    for n in sizes:
+        on_size(n)
+        contenders = {name: forward_backward(fn, n, dtype) for name, fn in ACTIVATIONS.items()}
+        medians = interleaved_medians(contenders, perf_counter_timer, rounds=rounds, seconds=seconds)
+        rows.append({"n": n, "mode": mode, "dtype": dtype, **{f"{name}_s": t for name, t in medians.items()}})
+    return rows
+
+
+def _program(text: str) -> list[str]:
+    # Compare what XLA will run, not where each op came from: keep the computations, drop the
+    # source-location tables and each instruction's metadata.
+    lines = [line.strip() for line in text.splitlines()]
+    instructions = [line for line in lines if line.startswith(("%", "ROOT", "ENTRY", "}"))]
+    return [re.sub(r",? (metadata|backend_config)=\{.*?\}(?=,|$)", "", line) for line in instructions]
+
+
+def same_compiled_program(n: int = 2**16) -> bool:
+    """The jitted forward+backward of sigact compiles to the built-in's optimized HLO."""
+    x = jnp.ones(n)
+
+    def compiled(fn):
+        step = jax.jit(lambda x, g: (lambda y, pullback: (y, pullback(g)[0]))(*jax.vjp(fn, x)))
+        return _program(step.lower(x, x).compile().as_text())
+
+    return compiled(sj.sigmoid) == compiled(jax.nn.sigmoid)
+
+
+def curves(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """σ and σ′ at ``xs``, computed by sigact's forward and hand-written backward."""
+    x = jnp.asarray(xs, jnp.float32)
+    return np.asarray(sj.sigmoid(x)), np.asarray(jax.vmap(jax.grad(sj.sigmoid))(x))

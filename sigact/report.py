@@ -1,0 +1,179 @@
+"""``sigact report``: is it exact, what memory does it keep, how fast is it, for each framework.
+
+Every figure is measured on this machine in this run; nothing is looked up or assumed. Speed is the
+median forward+backward time per call, the built-in, sigact and the naive composite
+1/(1 + exp(−x)) taking turns round after round so that the ratios are fair.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sigact
+from sigact._progress import Progress
+from sigact._saved import human_bytes
+
+
+@dataclass(frozen=True)
+class Framework:
+    key: str
+    title: str
+    measure_module: str
+    speed_modes: tuple[str, ...]
+    builtin: str
+
+
+FRAMEWORKS = (
+    Framework("torch", "PyTorch", "sigact.torch._measure", ("eager", "compile"), "torch.sigmoid"),
+    Framework("jax", "JAX", "sigact.jax._measure", ("jit",), "jax.nn.sigmoid"),
+)
+FULL_SIZES = [2**k for k in range(10, 23, 2)]
+QUICK_SIZES = [2**10, 2**16, 2**20]
+COMPILE_SIZES = [2**10, 2**16, 2**22]
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = None
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_bytes": memory,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def load(framework: Framework) -> tuple[Any, str | None, str | None]:
+    """The framework's measurement module and version, or why it cannot be loaded."""
+    try:
+        module = importlib.import_module(framework.measure_module)
+    except ImportError as error:
+        return None, None, str(error)
+    version = importlib.import_module(framework.key).__version__
+    return module, version, None
+
+
+def plan(framework: Framework, quick: bool) -> list[tuple[str, list[int]]]:
+    """(mode, sizes) to time. torch.compile is left out of --quick: compiling alone takes longer."""
+    modes = [m for m in framework.speed_modes if not (quick and m == "compile")]
+    return [(m, COMPILE_SIZES if m == "compile" else QUICK_SIZES if quick else FULL_SIZES) for m in modes]
+
+
+def measure(framework: Framework, module: Any, quick: bool, progress: Progress) -> dict[str, Any]:
+    progress.step(f"{framework.key}: correctness")
+    checks = [{"check": name, "passed": bool(ok)} for name, ok in module.correctness()]
+    progress.step(f"{framework.key}: memory")
+    memory = module.memory(quick=quick)
+    speed = []
+    rounds, seconds = (3, 0.02) if quick else (9, 0.05)
+    for mode, sizes in plan(framework, quick):
+        speed += module.speed(sizes, mode=mode, rounds=rounds, seconds=seconds,
+                              on_size=lambda n, mode=mode: progress.step(f"{framework.key}: {mode} speed at 2^{n.bit_length() - 1}"))
+    return {
+        "installed": True,
+        "correctness": checks,
+        "memory": memory["mlp"],
+        "memory_detail": memory,
+        "speed": speed,
+        "skipped": ["torch.compile speed (--quick)"] if quick and "compile" in framework.speed_modes else [],
+    }
+
+
+def steps(quick: bool, loaded: dict[str, Any]) -> int:
+    return sum(2 + sum(len(sizes) for _, sizes in plan(fw, quick)) for fw in FRAMEWORKS if loaded[fw.key][0])
+
+
+def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True) -> dict[str, Any]:
+    """Measure every installed framework; a missing one is reported as not installed."""
+    loaded = {fw.key: load(fw) for fw in FRAMEWORKS}
+    progress = Progress(steps(quick, loaded), progress_stream, enabled=show_progress)
+    results: dict[str, Any] = {"sigact": sigact.__version__, "quick": quick, "machine": machine()}
+    for fw in FRAMEWORKS:
+        module, version, error = loaded[fw.key]
+        if module is None:
+            results[fw.key] = {"installed": False, "reason": error}
+            continue
+        results[fw.key] = {"version": version, **measure(fw, module, quick, progress)}
+    progress.clear()
+    return results
+
+
+def _duration(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_machine(m: dict[str, Any]) -> str:
+    memory = f", {human_bytes(m['memory_bytes'])} memory" if m.get("memory_bytes") else ""
+    return f"{m['cpu']}, {m['cores']} cores{memory}; {m['platform']}; Python {m['python']}"
+
+
+def format_framework(framework: Framework, result: dict[str, Any]) -> str:
+    if not result["installed"]:
+        return f"{framework.title}: not installed ({result['reason']})"
+    lines = [f"{framework.title} {result['version']}", "", "  Correctness"]
+    lines += [f"    {'PASS' if c['passed'] else 'FAIL'}  {c['check']}" for c in result["correctness"]]
+    lines += ["", f"  Memory kept for backward        {'built-in':>10} {'sigact':>10} {'naive':>10}"]
+    labels = {
+        "activation": "one activation, 2^20 float32",
+        "mlp": "8-layer MLP step (residuals)" if framework.key == "jax" else "8-layer MLP step",
+        "mlp_compiled_temp": "8-layer MLP step (XLA temp)",
+    }
+    for key, row in result["memory_detail"].items():
+        lines.append(f"    {labels[key]:<28}" + "".join(f" {human_bytes(row[k]):>10}" for k in ("builtin", "sigact", "naive")))
+    lines += ["", "  Speed: median forward+backward per call, and its ratio to the built-in",
+              f"    {'mode':<8} {'n':>5} {'built-in':>10} {'sigact':>10} {'ratio':>6} {'naive':>10} {'ratio':>6}"]
+    for row in result["speed"]:
+        b = row["builtin_s"]
+        lines.append(
+            f"    {row['mode']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {_duration(b):>10} "
+            f"{_duration(row['sigact_s']):>10} {row['sigact_s'] / b:>5.2f}x "
+            f"{_duration(row['naive_s']):>10} {row['naive_s'] / b:>5.2f}x"
+        )
+    lines += [f"    skipped: {s}" for s in result["skipped"]]
+    return "\n".join(lines)
+
+
+def format_report(results: dict[str, Any]) -> str:
+    head = [f"sigact {results['sigact']} report{' (--quick)' if results['quick'] else ''}",
+            f"machine: {format_machine(results['machine'])}"]
+    sections = [format_framework(fw, results[fw.key]) for fw in FRAMEWORKS]
+    return "\n\n".join(["\n".join(head), *sections]) + "\n"
+
+
+def all_passed(results: dict[str, Any]) -> bool:
+    return all(c["passed"] for fw in FRAMEWORKS if results[fw.key]["installed"] for c in results[fw.key]["correctness"])
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def sigmoid_curves(results: dict[str, Any]):
+    """σ and σ′ on [−8, 8] from the first installed framework's sigact, or None if there is none."""
+    import numpy as np
+
+    xs = np.linspace(-8, 8, 401)
+    for fw in FRAMEWORKS:
+        if results[fw.key]["installed"]:
+            return (xs, *load(fw)[0].curves(xs))
+    return None

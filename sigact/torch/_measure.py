@@ -1,0 +1,132 @@
+"""The PyTorch measurements behind ``sigact report`` and the benchmarks: correctness, memory, speed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.utils import benchmark
+
+import sigact.torch as st
+from sigact._timing import interleaved_medians
+
+
+def naive_sigmoid(x: Tensor) -> Tensor:
+    """The composite many models still write by hand; autograd keeps exp(−x) and the result."""
+    return 1 / (1 + torch.exp(-x))
+
+
+class NaiveSigmoid(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return naive_sigmoid(x)
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "builtin": torch.sigmoid,
+    "sigact": st.sigmoid,
+    "naive": naive_sigmoid,
+}
+MODULES: dict[str, Callable[[], nn.Module]] = {"builtin": nn.Sigmoid, "sigact": st.Sigmoid, "naive": NaiveSigmoid}
+
+
+def _bitwise_equal(a: Tensor, b: Tensor) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.isnan(), b.isnan()) and bool(
+        torch.equal(torch.nan_to_num(a), torch.nan_to_num(b))
+    )
+
+
+def parity(dtype: torch.dtype, n: int = 65_539) -> bool:
+    """Forward values and gradients of sigact equal the built-in's bit for bit, extremes included."""
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(n, generator=g, dtype=torch.float64) * 8).to(dtype)
+    x[:6] = torch.tensor([0.0, -0.0, 1e4, -1e4, float("inf"), float("nan")], dtype=dtype)
+    grad = torch.randn(n, generator=g, dtype=torch.float64).to(dtype)
+    results = []
+    for fn in (st.sigmoid, torch.sigmoid):
+        leaf = x.clone().requires_grad_()
+        y = fn(leaf)
+        results.append((y.detach(), torch.autograd.grad(y, leaf, grad)[0]))
+    (y, gx), (y_ref, gx_ref) = results
+    return _bitwise_equal(y, y_ref) and _bitwise_equal(gx, gx_ref)
+
+
+def correctness() -> list[tuple[str, bool]]:
+    """Named checks, each True when it passed."""
+    x = torch.randn(16, dtype=torch.float64, requires_grad=True)
+    checks = [
+        ("gradcheck float64 (backward and forward mode)",
+         torch.autograd.gradcheck(st.sigmoid, (x,), check_forward_ad=True, raise_exception=False)),
+        ("gradgradcheck float64 (second order)",
+         torch.autograd.gradgradcheck(st.sigmoid, (x,), raise_exception=False)),
+    ]
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        name = str(dtype).removeprefix("torch.")
+        checks.append((f"bitwise parity with torch.sigmoid, {name}, forward and backward", parity(dtype)))
+    return checks
+
+
+def mlp(activation: str, width: int = 256, depth: int = 8, seed: int = 0) -> nn.Sequential:
+    """``depth`` Linear layers, each followed by the named sigmoid; the same weights for every name."""
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Linear(width, width), MODULES[activation]()]
+    return nn.Sequential(*layers)
+
+
+def memory(quick: bool = False) -> dict[str, dict[str, int]]:
+    """Bytes autograd keeps for backward: one activation of 2^20 elements, and an MLP step."""
+    x = torch.randn(2**20, requires_grad=True)
+    one = {name: st.audit(fn, x).total_bytes for name, fn in ACTIVATIONS.items()}
+    batch = torch.randn(64 if quick else 256, 256)
+    step = {name: st.audit(lambda b, m=mlp(name): m(b).square().mean(), batch).total_bytes for name in MODULES}
+    return {"activation": one, "mlp": step}
+
+
+def _benchmark_timer(fn: Callable[[], object], seconds: float) -> list[float]:
+    measurement = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    return measurement.blocked_autorange(min_run_time=seconds).times
+
+
+def forward_backward(fn: Callable[[Tensor], Tensor], n: int, dtype: torch.dtype) -> Callable[[], object]:
+    """One call: y = fn(x), then the gradient of x for a fixed upstream gradient."""
+    x = torch.randn(n, dtype=dtype, requires_grad=True)
+    grad = torch.randn(n, dtype=dtype)
+    return lambda: torch.autograd.grad(fn(x), x, grad)
+
+
+def speed(
+    sizes: list[int],
+    *,
+    mode: str = "eager",
+    dtype: torch.dtype = torch.float32,
+    rounds: int = 5,
+    seconds: float = 0.05,
+    on_size: Callable[[int], None] = lambda n: None,
+) -> list[dict]:
+    """Median forward+backward seconds per call at each size, built-in, sigact and naive side by side.
+
+    ``mode="compile"`` times each function under ``torch.compile(fullgraph=True)``.
+    """
+    fns = ACTIVATIONS
+    if mode == "compile":
+        fns = {name: torch.compile(fn, fullgraph=True, dynamic=False) for name, fn in ACTIVATIONS.items()}
+    elif mode != "eager":
+        raise ValueError(f"mode must be 'eager' or 'compile', got {mode!r}")
+    rows = []
+    for n in sizes:
+        on_size(n)
+        contenders = {name: forward_backward(fn, n, dtype) for name, fn in fns.items()}
+        medians = interleaved_medians(contenders, _benchmark_timer, rounds=rounds, seconds=seconds)
+        rows.append({"n": n, "mode": mode, "dtype": str(dtype).removeprefix("torch."),
+                     **{f"{name}_s": t for name, t in medians.items()}})
+    return rows
+
+
+def curves(xs) -> tuple:
+    """σ and σ′ at ``xs`` (a NumPy array), computed by sigact's forward and hand-written backward."""
+    x = torch.as_tensor(xs, dtype=torch.float32).requires_grad_()
+    y = st.sigmoid(x)
+    (dy,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    return y.detach().numpy(), dy.numpy()

@@ -1,0 +1,30 @@
+"""Every Python snippet in the README and docs/ runs, so the docs cannot drift from the code."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+
+
+def snippets():
+    for page in PAGES:
+        for i, code in enumerate(BLOCK.findall(page.read_text())):
+            yield pytest.param(code, id=f"{page.relative_to(ROOT)}#{i}")
+
+
+@pytest.mark.parametrize("code", list(snippets()))
+def test_snippet_runs(code):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    exec(compile(code, "<snippet>", "exec"), {"__name__": "__snippet__"})
+
+
+def test_every_page_linked_from_the_readme_exists():
+    links = re.findall(r"\]\(((?:docs|examples)/[^)]*)\)", (ROOT / "README.md").read_text())
+    assert links
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, missing

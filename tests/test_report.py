@@ -1,0 +1,87 @@
+"""`sigact report`: the main job, through its console script, with JSON and plots, with and
+without JAX, and its usage errors."""
+
+import importlib.metadata
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+HIDE_JAX = "import sys; sys.modules['jax'] = None; from sigact.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def run(*args, hide_jax=False):
+    command = [sys.executable, "-c", HIDE_JAX, *args] if hide_jax else [sys.executable, "-m", "sigact", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def check_framework_json(section):
+    assert section["installed"] is True
+    memory = section["memory"]
+    assert set(memory) >= {"builtin", "sigact", "naive"} and all(type(v) is int for v in memory.values())
+    assert memory["sigact"] <= memory["builtin"] < memory["naive"]
+    assert section["speed"], "speed rows"
+    for row in section["speed"]:
+        assert type(row["n"]) is int and 2**10 <= row["n"] <= 2**22
+        assert isinstance(row["builtin_s"], float) and isinstance(row["sigact_s"], float)
+        assert row["builtin_s"] > 0 and row["sigact_s"] > 0
+    assert all(c["passed"] for c in section["correctness"])
+
+
+@pytest.mark.slow
+def test_quick_report_writes_json_and_plots(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    out = run("report", "--quick", "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "plots"))
+    assert out.returncode == 0, out.stderr
+    assert "FAIL" not in out.stdout and out.stdout.count("PASS") >= 10
+    assert "PyTorch 2." in out.stdout and "JAX 0." in out.stdout and "machine:" in out.stdout
+    results = json.loads((tmp_path / "r.json").read_text())
+    check_framework_json(results["torch"])
+    check_framework_json(results["jax"])
+    assert results["jax"]["memory_detail"]["mlp_compiled_temp"]["sigact"] <= results["jax"]["memory_detail"]["mlp_compiled_temp"]["builtin"]
+    for name in ("speed_ratio.png", "memory.png", "sigmoid.png"):
+        data = (tmp_path / "plots" / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    # Not a terminal: progress is plain lines on stderr, with no control characters.
+    assert "[1/" in out.stderr and "\r" not in out.stderr and "\x1b" not in out.stderr
+
+
+@pytest.mark.slow
+def test_report_without_jax_says_not_installed_and_exits_zero(tmp_path):
+    pytest.importorskip("torch")
+    out = run("report", "--quick", "--no-progress", "--json", str(tmp_path / "r.json"), hide_jax=True)
+    assert out.returncode == 0, out.stderr
+    assert "JAX: not installed" in out.stdout
+    assert out.stderr.strip() == "" or "[1/" not in out.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results["jax"]["installed"] is False
+    check_framework_json(results["torch"])
+
+
+def test_console_script_is_declared_and_runs():
+    scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
+    assert scripts.get("sigact") == "sigact.cli:main"
+    executable = Path(sys.executable).with_name("sigact")
+    assert executable.exists(), "pip install put the console script beside the interpreter"
+    out = subprocess.run([str(executable), "report", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--quick" in out.stdout and "--json PATH" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["bench"], "invalid choice: 'bench'"),
+        (["report", "--fast"], "unrecognized arguments: --fast"),
+        (["report", "--json"], "expected one argument"),
+        (["report", "--json", "."], "is a directory"),
+    ],
+)
+def test_bad_arguments_get_a_usage_error(args, message):
+    out = run(*args)
+    assert out.returncode == 2
+    assert "usage: sigact" in out.stderr and message in out.stderr
