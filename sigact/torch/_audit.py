@@ -16,13 +16,19 @@ def _storages(tree: Any) -> set[int]:
     return {t.untyped_storage().data_ptr() for t in tree_leaves(tree) if isinstance(t, Tensor)}
 
 
+def _is_parameter(tensor: Tensor) -> bool:
+    """A leaf that requires grad (what optimisers update), or a view of one such as ``weight.t()``."""
+    base = tensor._base if tensor._base is not None else tensor
+    return base.is_leaf and base.requires_grad
+
+
 def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     """Run ``fn(*args, **kwargs)`` once and report every tensor autograd saves for backward.
 
     Each saved tensor becomes a :class:`~sigact._saved.SavedEntry` with its shape, dtype, bytes
-    and origin: ``"argument"`` (shares memory with an input), ``"parameter"`` (a parameter or
-    buffer of ``fn``, when ``fn`` is a module), ``"output"`` (shares memory with what ``fn``
-    returns) or ``"intermediate"``. Tensors that share memory are counted once in
+    and origin: ``"argument"`` (shares memory with an input), ``"parameter"`` (a leaf that requires
+    grad, or a view of one, or a buffer of ``fn`` when ``fn`` is a module), ``"output"`` (shares
+    memory with what ``fn`` returns) or ``"intermediate"``. Tensors that share memory are counted once in
     ``total_bytes``. It is built on ``torch.autograd.graph.saved_tensors_hooks``; the hooks hand
     every tensor back unchanged, so the call behaves exactly as it would without the audit.
 
@@ -51,7 +57,8 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     for tensor in saved:
         storage = tensor.untyped_storage()
         ptr = storage.data_ptr()
-        origin = ("argument" if ptr in arguments else "parameter" if ptr in parameters
+        origin = ("argument" if ptr in arguments
+                  else "parameter" if ptr in parameters or _is_parameter(tensor)
                   else "output" if ptr in outputs else "intermediate")
         entries.append(SavedEntry(
             shape=tuple(tensor.shape),

@@ -1,0 +1,92 @@
+"""Make the figures in docs/figures from the library itself, and print the numbers the pages cite.
+
+Run with ``make figures`` (or ``python docs/make_figures.py``). Needs torch, jax and matplotlib.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import sigact.torch as st
+from sigact import plots
+from sigact.torch._measure import curves
+
+FIGURES = Path(__file__).resolve().parent / "figures"
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+          "float64": torch.float64}
+STEP = 1 / 1024
+
+
+def output_only_gradient(x: torch.Tensor) -> torch.Tensor:
+    """σ′(x) as sigact computes it: from the stored output, in x's dtype."""
+    x = x.detach().requires_grad_()
+    y = st.sigmoid(x)
+    return torch.autograd.grad(y, x, torch.ones_like(y))[0]
+
+
+def first_zero_of_output_only_gradient(dtype: torch.dtype, sign: int = 1) -> float:
+    """The smallest |x| on a 1/1024 grid where the gradient computed from σ(x) is exactly 0."""
+    x = (torch.arange(0, 800, STEP, dtype=torch.float64) * sign).to(dtype)
+    zero = (output_only_gradient(x) == 0).nonzero()
+    return float(x[zero[0]].item())
+
+
+def first_zero_of_true_derivative(dtype: torch.dtype) -> float:
+    """Where e^(−x) / (1 + e^(−x))², computed in float64 and then rounded to dtype, becomes 0."""
+    x = torch.arange(0, 800, STEP, dtype=torch.float64)
+    exact = torch.exp(-x) / (1 + torch.exp(-x)) ** 2
+    return float(x[(exact.to(dtype) == 0).nonzero()[0]].item())
+
+
+def saturation_table() -> dict[str, dict[str, float]]:
+    return {name: {"output_only": first_zero_of_output_only_gradient(dt),
+                   "output_only_negative": first_zero_of_output_only_gradient(dt, -1),
+                   "true": first_zero_of_true_derivative(dt)} for name, dt in DTYPES.items()}
+
+
+def saturation_figure(table, path: Path) -> Path:
+    plt = plots._pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    x = torch.arange(0, 24, STEP, dtype=torch.float64)
+    ax.plot(x, torch.exp(-x) / (1 + torch.exp(-x)) ** 2, color="black", lw=2, label="true σ′(x)")
+    for colour, name in zip(plt.cm.tab10.colors, ("float16", "bfloat16", "float32")):
+        g = output_only_gradient(x.to(DTYPES[name])).double()
+        ax.plot(x, g.clamp_min(1e-30), color=colour, label=f"{name}: σ(1 − σ) from the output")
+        ax.axvline(table[name]["output_only"], color=colour, ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_ylim(1e-11, 1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("σ′(x)")
+    ax.set_title("Output-only gradients reach exactly 0 where σ(x) rounds to 1")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    return plots._save(fig, path)
+
+
+def main() -> int:
+    from sigact import report
+
+    table = saturation_table()
+    print("first x where the gradient is exactly 0")
+    print(f"{'dtype':<10} {'from output, x>0':>17} {'from output, x<0':>17} {'true σ′ underflows':>19}")
+    for name, row in table.items():
+        print(f"{name:<10} {row['output_only']:>17.4g} {row['output_only_negative']:>17.4g} {row['true']:>19.4g}")
+
+    xs = np.linspace(-8, 8, 401)
+    plots.sigmoid_curves(xs, *curves(xs), FIGURES / "sigmoid.png")
+    saturation_figure(table, FIGURES / "saturation.png")
+    results = {"machine": report.machine()}
+    for fw in report.FRAMEWORKS:
+        module, version, _ = report.load(fw)
+        results[fw.key] = {"installed": True, "version": version, "memory_detail": module.memory()}
+    plots.memory_bars(results, FIGURES / "memory.png")
+    print(f"figures written to {FIGURES}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Each example runs to the end, shortened, and shows what it promises."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run(name, *args):
+    out = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.slow
+def test_torch_swap_trains_to_identical_losses_and_audits_before_and_after():
+    pytest.importorskip("torch")
+    stdout = run("torch_swap.py", "--steps", "4")
+    assert "losses and trained weights bitwise identical: True" in stdout
+    before, after = [line.split(":")[1].split()[0] for line in stdout.splitlines() if line.startswith("kept for backward")]
+    assert before == after
+
+
+@pytest.mark.slow
+def test_jax_training_loop_is_identical_to_builtin_and_learns():
+    pytest.importorskip("flax")
+    stdout = run("jax_training_loop.py", "--steps", "15")
+    assert "bitwise identical to the built-in: True" in stdout
+    final, first = (float(v) for v in stdout.split("final loss ")[1].split(" (from "))[0:1] + [
+        float(stdout.split("(from ")[1].split(")")[0])]
+    assert final < first
+
+
+@pytest.mark.slow
+def test_memory_audit_shows_naive_above_builtin_and_sigact_lowest_in_jax():
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    stdout = run("memory_audit.py", "--size", "128")
+    totals = [int(line.split("(")[1].split()[0]) for line in stdout.splitlines() if line.startswith("total:")]
+    torch_naive, torch_builtin, torch_sigact, jax_naive, jax_builtin, jax_sigact = totals
+    assert torch_naive > torch_builtin == torch_sigact
+    assert jax_naive > jax_builtin > jax_sigact
