@@ -28,3 +28,19 @@ def test_every_page_linked_from_the_readme_exists():
     assert links
     missing = [link for link in links if not (ROOT / link).exists()]
     assert not missing, missing
+
+
+def test_saturation_thresholds_on_the_derivative_page_are_the_measured_ones():
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "make_figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    page = (ROOT / "docs" / "derivative.md").read_text()
+    table = figures.saturation_table()
+    for dtype, row in table.items():
+        line = next(line for line in page.splitlines() if line.startswith(f"| {dtype} |"))
+        for value in row.values():
+            assert f"{value:.4g}" in line, (dtype, value, line)

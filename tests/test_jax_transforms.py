@@ -6,8 +6,6 @@ import pytest
 
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
-from jax.sharding import NamedSharding  # noqa: E402
-from jax.sharding import PartitionSpec as P  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
 from tests.helpers import assert_bitwise  # noqa: E402
@@ -91,33 +89,3 @@ def test_pmap_is_bitwise_equal_to_builtin():
     assert n == 8, "tests need XLA_FLAGS=--xla_force_host_platform_device_count=8 (set in conftest.py)"
     x = jax.random.normal(jax.random.key(0), (n, 32))
     assert_trees_bitwise(*both(lambda act: jax.pmap(jax.grad(lambda v: act(v).sum()))(x)))
-
-
-def batch_mesh():
-    # Auto axes: XLA's partitioner places the weight-gradient reductions, as in most training code.
-    return jax.make_mesh((8,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
-
-
-def test_jit_over_a_sharded_mesh_is_bitwise_equal_to_builtin():
-    mesh = batch_mesh()
-    params, x = init()
-    x = jax.device_put(jnp.tile(x, (4, 1)), NamedSharding(mesh, P("batch")))
-    grads = both(lambda act: jax.jit(jax.grad(functools.partial(mlp_loss, act)))(params, x))
-    assert_trees_bitwise(*grads)
-    assert len(x.sharding.device_set) == 8
-
-
-def test_shard_map_is_bitwise_equal_to_builtin():
-    mesh = batch_mesh()
-    params, x = init()
-    x = jnp.tile(x, (4, 1))
-
-    def step(act):
-        @functools.partial(jax.shard_map, mesh=mesh, in_specs=(P(), P("batch")), out_specs=P())
-        def grads(params, x_block):
-            g = jax.grad(functools.partial(mlp_loss, act))(params, x_block)
-            return jax.lax.pmean(g, "batch")
-
-        return jax.jit(grads)(params, x)
-
-    assert_trees_bitwise(*both(step))
