@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 from torch import Tensor
+
+
+@functools.cache
+def _triton():
+    """The Triton kernel module, or None where triton is not installed."""
+    try:
+        from sigact.torch import _triton
+    except ImportError:
+        return None
+    return _triton
 
 
 def _plain(t: Tensor) -> bool:
@@ -21,15 +32,18 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     """The vector-Jacobian product of the sigmoid, written from its output alone.
 
     Since σ′(x) = σ(x)(1 − σ(x)) and y = σ(x), the gradient of the input is ``grad · (1 − y) · y``.
-    The rounding follows the built-in CPU kernel ``aten::sigmoid_backward`` exactly:
+    The rounding follows the built-in kernel ``aten::sigmoid_backward`` exactly:
 
-    * float16, float32, float64: ``(grad · (1 − y)) · y``, each product rounded in the tensor's dtype;
-    * bfloat16: the same expression in float32, rounded to bfloat16 once at the end;
+    * float32, float64, and float16 on the CPU: ``(grad · (1 − y)) · y``, each product rounded in
+      the tensor's dtype;
+    * bfloat16, and float16 off the CPU (CUDA computes in float32 for both): the same expression
+      in float32, rounded once at the end;
     * complex: ``grad · conj((1 − y) · y)``, the conjugate because PyTorch's gradients are
       conjugate Wirtinger derivatives.
 
     When no graph is being recorded (the usual backward, without ``create_graph``) and both
-    tensors are plain, it works in one buffer, the result: no temporaries beyond it. Otherwise it
+    tensors are plain, it works in one buffer, the result: no temporaries beyond it; on CUDA, with
+    triton installed, it is one Triton kernel (``sigact.torch._triton``). Otherwise it
     uses out-of-place ops, so that the result is itself differentiable (double backward) and
     batchable (vmap may hand it a batched ``grad`` next to an unbatched ``y``). Under
     ``torch.compile`` see :func:`compiled_sigmoid_grad`.
@@ -38,11 +52,14 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     >>> sigmoid_grad(torch.ones(1), y)  # σ′(0) = 0.5 · 0.5
     tensor([0.2500])
     """
-    if y.dtype == torch.bfloat16:
-        return sigmoid_grad(grad.float(), y.float()).to(torch.bfloat16)
     if y.is_complex():
         return grad * ((1 - y) * y).conj()
-    if torch.is_grad_enabled() or not (_plain(grad) and _plain(y)):
+    one_pass = not torch.is_grad_enabled() and _plain(grad) and _plain(y)
+    if one_pass and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
+        return kernel.sigmoid_grad(grad, y)
+    if y.dtype == torch.bfloat16 or (y.dtype == torch.float16 and y.device.type != "cpu"):
+        return sigmoid_grad(grad.float(), y.float()).to(y.dtype)
+    if not one_pass:
         return grad * (1 - y) * y
     # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
     result = torch.rsub(y, 1)
