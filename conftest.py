@@ -7,7 +7,8 @@ _flags = os.environ.get("XLA_FLAGS", "")
 if "xla_force_host_platform_device_count" not in _flags:
     os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count=8".strip()
 
-collect_ignore = []
+# Scripts that tests start in subprocesses (under torchrun, under TRITON_INTERPRET=1); no doctests.
+collect_ignore = ["tests/distributed_worker.py", "tests/triton_interpreted.py"]
 if importlib.util.find_spec("torch") is None:
     collect_ignore.append("sigact/torch")
 if importlib.util.find_spec("jax") is None:

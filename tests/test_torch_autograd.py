@@ -141,3 +141,38 @@ def test_in_place_on_a_leaf_that_requires_grad_raises_like_builtin():
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         st.sigmoid_(leaf)
     assert not leaf.isnan().any() and leaf.grad_fn is None
+
+
+def test_every_dispatch_route_gives_builtin_results():
+    # sigmoid() takes a fast C++ apply for plain tensors, the public apply for subclasses and
+    # torch.func, and the built-in itself when no graph is recorded. All must agree.
+    x = torch.randn(33)
+    grad = torch.randn(33)
+    parameter = torch.nn.Parameter(x.clone())
+    (g_param,) = torch.autograd.grad(st.sigmoid(parameter), parameter, grad)
+    leaf = x.clone().requires_grad_()
+    (g_fast,) = torch.autograd.grad(st.sigmoid(leaf), leaf, grad)
+    (g_ref,) = torch.autograd.grad(torch.sigmoid(leaf), leaf, grad)
+    assert_bitwise(g_param, g_ref)
+    assert_bitwise(g_fast, g_ref)
+    assert st.sigmoid(parameter).grad_fn.name() == "SigmoidFunctionBackward"
+    with torch.no_grad():
+        y = st.sigmoid(leaf)
+    assert y.grad_fn is None and not y.requires_grad
+    assert_bitwise(y, torch.sigmoid(x))
+    with torch.no_grad():
+        z = x.clone()
+        assert st.sigmoid_(z) is z
+    assert_bitwise(z, torch.sigmoid(x))
+
+
+def test_forward_mode_on_an_input_that_does_not_require_grad_uses_sigacts_jvp():
+    import torch.autograd.forward_ad as fwAD
+
+    x, tangent = torch.randn(9), torch.randn(9)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(x, tangent)
+        assert not dual.requires_grad
+        out = fwAD.unpack_dual(st.sigmoid(dual))
+        ref = fwAD.unpack_dual(torch.sigmoid(dual))
+    assert_bitwise(out.tangent, ref.tangent)
