@@ -23,15 +23,17 @@ def speed_ratio(results: dict[str, Any], path: Path) -> Path:
     """sigact's and the naive composite's time over the built-in's, against the number of elements."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    series = [(key, mode) for key in ("torch", "jax")
-              for mode in dict.fromkeys(r["mode"] for r in results.get(key, {}).get("speed", []))]
-    for colour, (key, mode) in zip(plt.cm.tab10.colors, series):
-        sel = [r for r in results[key]["speed"] if r["mode"] == mode]
+    series = [(key, mode, dtype) for key in ("torch", "jax")
+              for mode, dtype in dict.fromkeys((r["mode"], r.get("dtype", "float32"))
+                                               for r in results.get(key, {}).get("speed", []))]
+    for colour, (key, mode, dtype) in zip(plt.cm.tab10.colors, series):
+        sel = [r for r in results[key]["speed"] if (r["mode"], r.get("dtype", "float32")) == (mode, dtype)]
         n = [r["n"] for r in sel]
+        label = f"{key} {mode}" + ("" if dtype == "float32" else f" {dtype}")
         ax.plot(n, [r["sigact_s"] / r["builtin_s"] for r in sel], marker="o", color=colour,
-                label=f"sigact, {key} {mode}")
+                label=f"sigact, {label}")
         ax.plot(n, [r["naive_s"] / r["builtin_s"] for r in sel], marker="x", ls=":", color=colour,
-                alpha=0.6, label=f"naive, {key} {mode}")
+                alpha=0.6, label=f"naive, {label}")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)

@@ -1,0 +1,253 @@
+"""sigact benchmarks: every figure a median measured side by side with the built-in, in one run.
+
+    python benchmarks/run.py [--quick] [--only SECTION ...] [--json PATH] [--plot DIR]
+
+Sections:
+  elementwise  forward+backward of the activation alone, 2^10 to 2^24 elements, float32 and
+               bfloat16; torch eager, torch.compile and jax.jit
+  training     a whole training step: an 8-layer MLP (torch eager, torch.compile, jax.jit) and the
+               SE-style CNN of examples/torch_swap.py (eager and compiled)
+  inplace      Sigmoid(inplace=True) against nn.Sigmoid and Tensor.sigmoid_: time and peak CPU
+               memory (torch profiler) of Linear -> activation -> Linear, forward and backward
+
+Contenders take turns round after round (sigact._timing.interleaved_medians), so the ratios
+(sigact over built-in, lower is faster) compare medians taken under the same conditions. These are
+benchmarks, not tests: they print figures and assert nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # the profiler's own log lines would drown the tables
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import sigact.jax._measure as jax_measure  # noqa: E402
+import sigact.torch as st  # noqa: E402
+import sigact.torch._measure as torch_measure  # noqa: E402
+from sigact import report  # noqa: E402
+from sigact._timing import interleaved_medians, perf_counter_timer  # noqa: E402
+from sigact.torch._measure import _benchmark_timer  # noqa: E402
+
+SECTIONS = ("elementwise", "training", "inplace")
+
+
+def log(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def fmt_time(seconds: float) -> str:
+    return report._duration(seconds)
+
+
+# -- elementwise ------------------------------------------------------------------------------
+
+
+def elementwise(quick: bool, timing: dict) -> dict:
+    sizes = [2**10, 2**14] if quick else [2**k for k in range(10, 25, 2)]
+    runs = []
+    for dtype_name in ("float32", "bfloat16"):
+        for mode in ("eager", "compile"):
+            log(f"torch {mode} {dtype_name}")
+            runs += torch_measure.speed(sizes, mode=mode, dtype=getattr(torch, dtype_name), **timing,
+                                        on_size=lambda n: log(f"  2^{n.bit_length() - 1}"))
+        log(f"jax jit {dtype_name}")
+        runs += [{**r, "framework": "jax"} for r in jax_measure.speed(sizes, dtype=dtype_name, **timing)]
+    for r in runs:
+        r.setdefault("framework", "torch")
+    return {"speed": runs}
+
+
+def print_elementwise(result: dict) -> None:
+    print("## Elementwise forward+backward (median per call)\n")
+    rows = []
+    for r in result["speed"]:
+        b = r["builtin_s"]
+        rows.append([f"{r['framework']} {r['mode']}", r["dtype"], f"2^{r['n'].bit_length() - 1}", fmt_time(b),
+                     fmt_time(r["sigact_s"]), f"{r['sigact_s'] / b:.2f}", fmt_time(r["naive_s"]),
+                     f"{r['naive_s'] / b:.2f}"])
+    print(table(["framework", "dtype", "n", "built-in", "sigact", "sigact / built-in", "naive",
+                 "naive / built-in"], rows))
+    print()
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def torch_training_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, mode=None):
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        if mode is None:
+            loss = nn.functional.mse_loss(model(x), target)
+        else:
+            with mode:
+                loss = nn.functional.mse_loss(model(x), target)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def training(quick: bool, timing: dict) -> dict:
+    from torch_swap import SECNN
+
+    width, batch = (128, 32) if quick else (1024, 256)
+    x, target = torch.randn(batch, width), torch.randn(batch, width)
+    torch.manual_seed(0)
+    mlp = nn.Sequential(*[layer for _ in range(8) for layer in (nn.Linear(width, width), nn.Sigmoid())])
+    images, labels = torch.rand(8 if quick else 32, 3, 16, 16), torch.rand(8 if quick else 32, 4)
+    cnn = SECNN()
+    results = []
+    for name, model, inputs, with_mode in [("MLP 8 x %d, batch %d" % (width, batch), mlp, (x, target), False),
+                                           ("SE-CNN, batch %d" % len(images), cnn, (images, labels), True)]:
+        for compiled in (False, True):
+            log(f"training {name} {'compile' if compiled else 'eager'}")
+            builtin = copy.deepcopy(model)
+            ours = st.swap_sigmoid(copy.deepcopy(model))
+            if compiled:
+                torch._dynamo.reset()
+                builtin, ours = torch.compile(builtin), torch.compile(ours)
+            steps = {
+                "builtin": torch_training_step(builtin, *inputs),
+                "sigact": torch_training_step(ours, *inputs, mode=st.SigmoidMode() if with_mode else None),
+            }
+            medians = interleaved_medians(steps, _benchmark_timer, **timing)
+            results.append({"framework": "torch", "model": name, "mode": "compile" if compiled else "eager",
+                            **{f"{k}_s": v for k, v in medians.items()}})
+    log("training jax MLP jit")
+    params = jax_measure.mlp_params(width=width)
+    batch_x = jax.random.normal(jax.random.key(1), (batch, width))
+    steps = {}
+    for key, act in (("builtin", jax.nn.sigmoid), ("sigact", st_jax_sigmoid())):
+        step = jax.jit(jax_measure.train_step(act))
+        steps[key] = lambda step=step: jax.block_until_ready(step(params, batch_x))
+    medians = interleaved_medians(steps, perf_counter_timer, **timing)
+    results.append({"framework": "jax", "model": f"MLP 8 x {width}, batch {batch}", "mode": "jit",
+                    **{f"{k}_s": v for k, v in medians.items()}})
+    return {"steps": results}
+
+
+def st_jax_sigmoid():
+    import sigact.jax as sj
+
+    return sj.sigmoid
+
+
+def print_training(result: dict) -> None:
+    print("## Training step (median per step)\n")
+    rows = [[r["framework"], r["model"], r["mode"], fmt_time(r["builtin_s"]), fmt_time(r["sigact_s"]),
+             f"{r['sigact_s'] / r['builtin_s']:.3f}"] for r in result["steps"]]
+    print(table(["framework", "model", "mode", "built-in", "sigact", "sigact / built-in"], rows))
+    print()
+
+
+# -- in place ---------------------------------------------------------------------------------
+
+
+def peak_cpu_bytes(fn) -> int:
+    """Peak bytes allocated on the CPU during ``fn()``, above what was allocated before it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted((e for e in prof.events() if e.cpu_memory_usage), key=lambda e: e.time_range.start)
+    current = peak = 0
+    for event in events:
+        current += event.cpu_memory_usage
+        peak = max(peak, current)
+    return peak
+
+
+def inplace(quick: bool, timing: dict) -> dict:
+    width, batch = (256, 64) if quick else (1024, 1024)
+    torch.manual_seed(0)
+    first, second = nn.Linear(width, width), nn.Linear(width, width)
+    x = torch.randn(batch, width)
+    activations = {
+        "nn.Sigmoid": nn.Sigmoid(),
+        "Tensor.sigmoid_": lambda h: h.sigmoid_(),
+        "sigact Sigmoid()": st.Sigmoid(),
+        "sigact Sigmoid(inplace=True)": st.Sigmoid(inplace=True),
+    }
+    calls = {name: (lambda act=act: second(act(first(x))).sum().backward()) for name, act in activations.items()}
+    log("in-place timing")
+    medians = interleaved_medians(calls, _benchmark_timer, **timing)
+    log("in-place peak memory")
+    peaks = {}
+    for name, call in calls.items():
+        call()  # warm-up: one-off allocations must not count
+        peaks[name] = peak_cpu_bytes(call)
+    return {"batch": batch, "width": width, "rows": [
+        {"activation": name, "seconds": medians[name], "peak_bytes": peaks[name]} for name in activations]}
+
+
+def print_inplace(result: dict) -> None:
+    print(f"## In place: Linear -> activation -> Linear, batch {result['batch']}, width {result['width']}, "
+          "forward and backward\n")
+    base = result["rows"][0]
+    rows = [[r["activation"], fmt_time(r["seconds"]), f"{r['seconds'] / base['seconds']:.3f}",
+             f"{r['peak_bytes'] / 2**20:.2f} MiB", f"{(r['peak_bytes'] - base['peak_bytes']) / 2**20:+.2f} MiB"]
+            for r in result["rows"]]
+    print(table(["activation", "median", "/ nn.Sigmoid", "peak CPU memory", "against nn.Sigmoid"], rows))
+    print()
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few rounds: a smoke run")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="SECTION",
+                        help=f"run only these sections ({', '.join(SECTIONS)})")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write benchmark_speed_ratio.png to DIR")
+    args = parser.parse_args(argv)
+
+    timing = {"rounds": 2, "seconds": 0.01} if args.quick else {"rounds": 7, "seconds": 0.1}
+    print(f"# sigact benchmarks{' (--quick)' if args.quick else ''}\n")
+    print(f"- machine: {report.format_machine(report.machine())}")
+    print(f"- torch {torch.__version__} ({torch.get_num_threads()} threads), jax {jax.__version__}, "
+          f"sigact {report.sigact.__version__}")
+    print(f"- timing: {timing['rounds']} alternating rounds of at least {timing['seconds']} s per contender\n")
+    results = {"machine": report.machine(), "quick": args.quick}
+    for section, measure, show in (("elementwise", elementwise, print_elementwise),
+                                   ("training", training, print_training),
+                                   ("inplace", inplace, print_inplace)):
+        if section in args.only:
+            results[section] = measure(args.quick, timing)
+            show(results[section])
+            sys.stdout.flush()
+    if args.json:
+        report.write_json(results, args.json)
+    if args.plot and "elementwise" in results:
+        from sigact import plots
+
+        by_framework = {"torch": {"speed": []}, "jax": {"speed": []}}
+        for row in results["elementwise"]["speed"]:
+            by_framework[row["framework"]]["speed"].append(row)
+        plots.speed_ratio(by_framework, args.plot / "benchmark_speed_ratio.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

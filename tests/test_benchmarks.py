@@ -1,0 +1,32 @@
+"""The benchmark script runs end to end (a smoke run: it times nothing that is asserted)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+@pytest.mark.slow
+def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "b.json")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for heading in ("## Elementwise", "## Training step", "## In place"):
+        assert heading in out.stdout
+    results = json.loads((tmp_path / "b.json").read_text())
+    modes = {(r["framework"], r["mode"], r["dtype"]) for r in results["elementwise"]["speed"]}
+    assert {("torch", "eager", "float32"), ("torch", "compile", "bfloat16"), ("jax", "jit", "float32")} <= modes
+    assert {r["model"].split(",")[0] for r in results["training"]["steps"]} == {"MLP 8 x 128", "SE-CNN"}
+    peaks = {r["activation"]: r["peak_bytes"] for r in results["inplace"]["rows"]}
+    output_bytes = results["inplace"]["batch"] * results["inplace"]["width"] * 4
+    # The in-place module allocates no output: its peak is the in-place built-in's (to within the
+    # autograd Function's few bytes of bookkeeping), one output below nn.Sigmoid's.
+    inplace = peaks["sigact Sigmoid(inplace=True)"]
+    assert abs(inplace - peaks["Tensor.sigmoid_"]) < 1024
+    assert peaks["nn.Sigmoid"] - inplace >= output_bytes - 1024
