@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test bench lint figures clean
+.PHONY: report test bench figures clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,7 @@ report: $(STAMP)
 	$(BIN)/sigact report $(ARGS)
 
 test: $(STAMP)
+	$(BIN)/ruff check sigact tests examples benchmarks docs conftest.py
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 bench: $(STAMP)
@@ -25,9 +26,6 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python docs/make_figures.py
-
-lint: $(STAMP)
-	$(BIN)/ruff check sigact tests examples benchmarks docs
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

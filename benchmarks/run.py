@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import sys
 from pathlib import Path
@@ -30,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -117,8 +115,8 @@ def training(quick: bool, timing: dict) -> dict:
     images, labels = torch.rand(8 if quick else 32, 3, 16, 16), torch.rand(8 if quick else 32, 4)
     cnn = SECNN()
     results = []
-    for name, model, inputs, with_mode in [("MLP 8 x %d, batch %d" % (width, batch), mlp, (x, target), False),
-                                           ("SE-CNN, batch %d" % len(images), cnn, (images, labels), True)]:
+    for name, model, inputs, with_mode in [(f"MLP 8 x {width}, batch {batch}", mlp, (x, target), False),
+                                           (f"SE-CNN, batch {len(images)}", cnn, (images, labels), True)]:
         for compiled in (False, True):
             log(f"training {name} {'compile' if compiled else 'eager'}")
             builtin = copy.deepcopy(model)

@@ -53,7 +53,7 @@ def saturation_figure(table, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     x = torch.arange(0, 24, STEP, dtype=torch.float64)
     ax.plot(x, torch.exp(-x) / (1 + torch.exp(-x)) ** 2, color="black", lw=2, label="true σ′(x)")
-    for colour, name in zip(plt.cm.tab10.colors, ("float16", "bfloat16", "float32")):
+    for colour, name in zip(plt.cm.tab10.colors, ("float16", "bfloat16", "float32"), strict=False):
         g = output_only_gradient(x.to(DTYPES[name])).double()
         ax.plot(x, g.clamp_min(1e-30), color=colour, label=f"{name}: σ(1 − σ) from the output")
         ax.axvline(table[name]["output_only"], color=colour, ls=":", lw=1)

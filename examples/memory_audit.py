@@ -18,7 +18,7 @@ def torch_audit(n: int) -> None:
     print("== PyTorch: Linear -> activation -> Linear, batch 64, width", n)
     for name, act in [("naive 1/(1+exp(-x))", lambda h: 1 / (1 + torch.exp(-h))),
                       ("built-in torch.sigmoid", torch.sigmoid), ("sigact.torch.sigmoid", st.sigmoid)]:
-        report = st.audit(lambda t: second(act(first(t))), x)
+        report = st.audit(lambda t, act=act: second(act(first(t))), x)
         print(f"\n-- {name}\n{report}")
 
 
@@ -33,7 +33,7 @@ def jax_audit(n: int) -> None:
     print(f"\n== JAX: activation -> matmul with a trained weight, batch 64, width {n}")
     for name, act in [("naive 1/(1+exp(-x))", lambda h: 1 / (1 + jnp.exp(-h))),
                       ("built-in jax.nn.sigmoid", jax.nn.sigmoid), ("sigact.jax.sigmoid", sj.sigmoid)]:
-        report = sj.audit(lambda w, x: act(x) @ w, w, x)
+        report = sj.audit(lambda w, x, act=act: act(x) @ w, w, x)
         print(f"\n-- {name}\n{report}")
 
 

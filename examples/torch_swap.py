@@ -78,10 +78,10 @@ def main(argv=None) -> None:
     losses_builtin = train(builtin, args.steps)
     losses_sigact = train(swapped, args.steps, mode=st.SigmoidMode())  # functional calls too
     print(f"\n{'step':>4} {'built-in loss':>16} {'sigact loss':>16}")
-    for i, (a, b) in enumerate(zip(losses_builtin, losses_sigact)):
+    for i, (a, b) in enumerate(zip(losses_builtin, losses_sigact, strict=True)):
         print(f"{i:>4} {a:>16.10f} {b:>16.10f}")
     identical = losses_builtin == losses_sigact and all(
-        torch.equal(p, q) for p, q in zip(builtin.parameters(), swapped.parameters()))
+        torch.equal(p, q) for p, q in zip(builtin.parameters(), swapped.parameters(), strict=True))
     print(f"\nlosses and trained weights bitwise identical: {identical}")
 
     x, _ = data(8)

@@ -79,7 +79,7 @@ class SavedReport:
             )
         widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
         lines = [f"{self.framework}: {len(self.entries)} kept for backward"]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                   for row in [header, *rows]]
         lines.append(f"total: {human_bytes(self.total_bytes)} ({self.total_bytes} bytes, shared memory once)")
         return "\n".join(lines)

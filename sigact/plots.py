@@ -26,7 +26,7 @@ def speed_ratio(results: dict[str, Any], path: Path) -> Path:
     series = [(key, mode, dtype) for key in ("torch", "jax")
               for mode, dtype in dict.fromkeys((r["mode"], r.get("dtype", "float32"))
                                                for r in results.get(key, {}).get("speed", []))]
-    for colour, (key, mode, dtype) in zip(plt.cm.tab10.colors, series):
+    for colour, (key, mode, dtype) in zip(plt.cm.tab10.colors, series, strict=False):
         sel = [r for r in results[key]["speed"] if (r["mode"], r.get("dtype", "float32")) == (mode, dtype)]
         n = [r["n"] for r in sel]
         label = f"{key} {mode}" + ("" if dtype == "float32" else f" {dtype}")

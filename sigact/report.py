@@ -83,8 +83,11 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
     speed = []
     rounds, seconds = (3, 0.02) if quick else (9, 0.05)
     for mode, sizes in plan(framework, quick):
-        speed += module.speed(sizes, mode=mode, rounds=rounds, seconds=seconds,
-                              on_size=lambda n, mode=mode: progress.step(f"{framework.key}: {mode} speed at 2^{n.bit_length() - 1}"))
+
+        def announce(n: int, mode: str = mode) -> None:
+            progress.step(f"{framework.key}: {mode} speed at 2^{n.bit_length() - 1}")
+
+        speed += module.speed(sizes, mode=mode, rounds=rounds, seconds=seconds, on_size=announce)
     return {
         "installed": True,
         "correctness": checks,
@@ -138,7 +141,8 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
         "mlp_compiled_temp": "8-layer MLP step (XLA temp)",
     }
     for key, row in result["memory_detail"].items():
-        lines.append(f"    {labels[key]:<28}" + "".join(f" {human_bytes(row[k]):>10}" for k in ("builtin", "sigact", "naive")))
+        sizes = "".join(f" {human_bytes(row[k]):>10}" for k in ("builtin", "sigact", "naive"))
+        lines.append(f"    {labels[key]:<28}{sizes}")
     lines += ["", "  Speed: median forward+backward per call, and its ratio to the built-in",
               f"    {'mode':<8} {'n':>5} {'built-in':>10} {'sigact':>10} {'ratio':>6} {'naive':>10} {'ratio':>6}"]
     for row in result["speed"]:

@@ -21,7 +21,8 @@ def test_torch_swap_trains_to_identical_losses_and_audits_before_and_after():
     pytest.importorskip("torch")
     stdout = run("torch_swap.py", "--steps", "4")
     assert "losses and trained weights bitwise identical: True" in stdout
-    before, after = [line.split(":")[1].split()[0] for line in stdout.splitlines() if line.startswith("kept for backward")]
+    kept = [line for line in stdout.splitlines() if line.startswith("kept for backward")]
+    before, after = (line.split(":")[1].split()[0] for line in kept)
     assert before == after
 
 

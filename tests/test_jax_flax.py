@@ -48,6 +48,6 @@ def test_lstm_cell_with_sigact_gate_trains_exactly_like_the_builtin_gate():
     losses, params = train(sj.sigmoid)
     losses_ref, params_ref = train(nn.sigmoid)
     assert_bitwise(losses, losses_ref)
-    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(params_ref)):
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(params_ref), strict=True):
         assert_bitwise(a, b)
     assert losses[-1] < losses[0]

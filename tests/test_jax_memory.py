@@ -60,7 +60,7 @@ def test_compiled_training_step_uses_no_more_temp_memory_than_builtin():
 
         def step(params, x):
             grads = jax.grad(loss)(params, x)
-            return [w - 0.1 * g for w, g in zip(params, grads)]
+            return [w - 0.1 * g for w, g in zip(params, grads, strict=True)]
 
         compiled = jax.jit(step).lower(params, x).compile()
         return compiled.memory_analysis().temp_size_in_bytes

@@ -29,7 +29,7 @@ def test_values_and_gradients_are_bitwise_equal_to_builtin(dtype, mode):
         g = jax.random.normal(key_g, (4099,), jnp.float32).astype(dtype)
         ours = MODES[mode](lambda x, g: value_and_vjp(sj.sigmoid, x, g))(x, g)
         ref = MODES[mode](lambda x, g: value_and_vjp(jax.nn.sigmoid, x, g))(x, g)
-        for a, b in zip(ours, ref):
+        for a, b in zip(ours, ref, strict=True):
             assert_bitwise(a, b)
 
 
@@ -46,7 +46,7 @@ def test_nan_and_infinities_propagate_like_builtin(mode):
     g = jnp.array([1.0, jnp.nan, jnp.inf, -jnp.inf, 1.0, 1.0, 1.0])
     ours = MODES[mode](lambda x, g: value_and_vjp(sj.sigmoid, x, g))(x, g)
     ref = MODES[mode](lambda x, g: value_and_vjp(jax.nn.sigmoid, x, g))(x, g)
-    for a, b in zip(ours, ref):
+    for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
     assert jnp.isnan(ours[0][0]) and jnp.isnan(ours[1][0])
 

@@ -32,7 +32,7 @@ def both(fn):
 
 def assert_trees_bitwise(a, b):
     assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         assert_bitwise(x, y)
 
 

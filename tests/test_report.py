@@ -42,7 +42,8 @@ def test_quick_report_writes_json_and_plots(tmp_path):
     results = json.loads((tmp_path / "r.json").read_text())
     check_framework_json(results["torch"])
     check_framework_json(results["jax"])
-    assert results["jax"]["memory_detail"]["mlp_compiled_temp"]["sigact"] <= results["jax"]["memory_detail"]["mlp_compiled_temp"]["builtin"]
+    compiled = results["jax"]["memory_detail"]["mlp_compiled_temp"]
+    assert compiled["sigact"] <= compiled["builtin"]
     for name in ("speed_ratio.png", "memory.png", "sigmoid.png"):
         data = (tmp_path / "plots" / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000

@@ -90,7 +90,7 @@ def test_compile_fullgraph_is_bitwise_equal_to_the_compiled_builtin(dtype):
         h, loss = torch.compile(step, fullgraph=True)(fn, x, w)
         (gw,) = torch.autograd.grad(loss, w)
         results.append((h.detach(), gw))
-    for ours, ref in zip(*results):
+    for ours, ref in zip(*results, strict=True):
         assert_bitwise(ours, ref)
 
 
@@ -106,7 +106,7 @@ def test_autocast_behaves_as_builtin(dtype):
             y_float = fn(x)  # float32 input stays float32, as autocast leaves sigmoid alone
         (gw,) = torch.autograd.grad(y.float().sum(), layer.weight)
         results.append((y, y_float, gw))
-    for ours, ref in zip(*results):
+    for ours, ref in zip(*results, strict=True):
         assert_bitwise(ours, ref)
 
 

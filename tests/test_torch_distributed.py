@@ -30,7 +30,7 @@ def single_process_builtin():
             nn.functional.mse_loss(net(x), y).backward()
             per_rank.append([p.grad.clone() for p in net.parameters()])
         # Halving is exact, so the order in which the ranks' sum is formed does not matter.
-        for p, *rank_grads in zip(net.parameters(), *per_rank):
+        for p, *rank_grads in zip(net.parameters(), *per_rank, strict=True):
             p.grad = sum(rank_grads) / WORLD
         grads.append([p.grad.clone() for p in net.parameters()])
         opt.step()

@@ -75,7 +75,7 @@ def test_swapped_model_trains_to_bitwise_equal_losses_and_gradients(model):
     losses, grads = losses_and_grads(model)
     losses_ref, grads_ref = losses_and_grads(reference)
     assert_bitwise(losses, losses_ref)
-    for g, g_ref in zip(grads, grads_ref):
+    for g, g_ref in zip(grads, grads_ref, strict=True):
         assert_bitwise(g, g_ref)
 
 
@@ -144,7 +144,7 @@ def test_mode_gives_an_unmodified_functional_model_bitwise_equal_training(model)
     losses, grads = losses_and_grads(model, mode=st.SigmoidMode())
     losses_ref, grads_ref = losses_and_grads(reference)
     assert_bitwise(losses, losses_ref)
-    for g, g_ref in zip(grads, grads_ref):
+    for g, g_ref in zip(grads, grads_ref, strict=True):
         assert_bitwise(g, g_ref)
 
 

@@ -43,7 +43,7 @@ def parity(dtype: str, *, jit: bool, n: int = 65_539) -> bool:
         return (jax.jit(call) if jit else call)(x, g)
 
     ours, ref = value_and_grad(sj.sigmoid), value_and_grad(jax.nn.sigmoid)
-    return all(a.dtype == b.dtype and np.array_equal(_bits(a), _bits(b)) for a, b in zip(ours, ref))
+    return all(a.dtype == b.dtype and np.array_equal(_bits(a), _bits(b)) for a, b in zip(ours, ref, strict=True))
 
 
 def correctness() -> list[tuple[str, bool]]:
@@ -80,7 +80,7 @@ def train_step(activation: Callable) -> Callable:
 
     def step(params, x):
         grads = jax.grad(lambda p: mlp_loss(activation, p, x))(params)
-        return [w - 0.1 * g for w, g in zip(params, grads)]
+        return [w - 0.1 * g for w, g in zip(params, grads, strict=True)]
 
     return step
 

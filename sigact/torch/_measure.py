@@ -80,7 +80,10 @@ def memory(quick: bool = False) -> dict[str, dict[str, int]]:
     x = torch.randn(2**20, requires_grad=True)
     one = {name: st.audit(fn, x).total_bytes for name, fn in ACTIVATIONS.items()}
     batch = torch.randn(64 if quick else 256, 256)
-    step = {name: st.audit(lambda b, m=mlp(name): m(b).square().mean(), batch).total_bytes for name in MODULES}
+    step = {}
+    for name in MODULES:
+        model = mlp(name)
+        step[name] = st.audit(lambda b, model=model: model(b).square().mean(), batch).total_bytes
     return {"activation": one, "mlp": step}
 
 
@@ -107,16 +110,18 @@ def speed(
 ) -> list[dict]:
     """Median forward+backward seconds per call at each size, built-in, sigact and naive side by side.
 
-    ``mode="compile"`` times each function under ``torch.compile(fullgraph=True)``.
+    ``mode="compile"`` times each function under ``torch.compile(fullgraph=True)``, compiled afresh
+    for each size (static shapes, as a model of fixed shape gets).
     """
-    fns = ACTIVATIONS
-    if mode == "compile":
-        fns = {name: torch.compile(fn, fullgraph=True, dynamic=False) for name, fn in ACTIVATIONS.items()}
-    elif mode != "eager":
+    if mode not in ("eager", "compile"):
         raise ValueError(f"mode must be 'eager' or 'compile', got {mode!r}")
     rows = []
     for n in sizes:
         on_size(n)
+        fns = ACTIVATIONS
+        if mode == "compile":
+            torch._dynamo.reset()  # one code object per function: sizes would pile up to the recompile limit
+            fns = {name: torch.compile(fn, fullgraph=True, dynamic=False) for name, fn in ACTIVATIONS.items()}
         contenders = {name: forward_backward(fn, n, dtype) for name, fn in fns.items()}
         medians = interleaved_medians(contenders, _benchmark_timer, rounds=rounds, seconds=seconds)
         rows.append({"n": n, "mode": mode, "dtype": str(dtype).removeprefix("torch."),
