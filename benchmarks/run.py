@@ -36,7 +36,7 @@ import sigact.jax._measure as jax_measure  # noqa: E402
 import sigact.torch as st  # noqa: E402
 import sigact.torch._measure as torch_measure  # noqa: E402
 from sigact import report  # noqa: E402
-from sigact._timing import interleaved_medians, perf_counter_timer  # noqa: E402
+from sigact._timing import interleaved_medians, keep_freed_memory, perf_counter_timer  # noqa: E402
 from sigact.torch._measure import _benchmark_timer  # noqa: E402
 
 SECTIONS = ("elementwise", "training", "inplace")
@@ -228,12 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     timing = {"rounds": 2, "seconds": 0.01} if args.quick else {"rounds": 7, "seconds": 0.1}
+    kept = keep_freed_memory()
     print(f"# sigact benchmarks{' (--quick)' if args.quick else ''}\n")
     print(f"- machine: {report.format_machine(report.machine())}")
     print(f"- torch {torch.__version__} ({torch.get_num_threads()} threads), jax {jax.__version__}, "
           f"sigact {report.sigact.__version__}")
-    print(f"- timing: {timing['rounds']} alternating rounds of at least {timing['seconds']} s per contender\n")
-    results = {"machine": report.machine(), "quick": args.quick}
+    print(f"- timing: {timing['rounds']} alternating rounds of at least {timing['seconds']} s per contender")
+    print("- allocator: " + ("glibc keeps freed memory (mallopt), so timings measure kernels, not page faults"
+                             if kept else "default") + "\n")
+    results = {"machine": report.machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
     for section, measure, show in (("elementwise", elementwise, print_elementwise),
                                    ("training", training, print_training),
                                    ("inplace", inplace, print_inplace)):

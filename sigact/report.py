@@ -18,6 +18,7 @@ from typing import Any
 import sigact
 from sigact._progress import Progress
 from sigact._saved import human_bytes
+from sigact._timing import keep_freed_memory
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True
     """Measure every installed framework; a missing one is reported as not installed."""
     loaded = {fw.key: load(fw) for fw in FRAMEWORKS}
     progress = Progress(steps(quick, loaded), progress_stream, enabled=show_progress)
-    results: dict[str, Any] = {"sigact": sigact.__version__, "quick": quick, "machine": machine()}
+    results: dict[str, Any] = {"sigact": sigact.__version__, "quick": quick, "machine": machine(),
+                               "allocator_keeps_freed_memory": keep_freed_memory()}
     for fw in FRAMEWORKS:
         module, version, error = loaded[fw.key]
         if module is None:
@@ -158,7 +160,9 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
 
 def format_report(results: dict[str, Any]) -> str:
     head = [f"sigact {results['sigact']} report{' (--quick)' if results['quick'] else ''}",
-            f"machine: {format_machine(results['machine'])}"]
+            f"machine: {format_machine(results['machine'])}",
+            "allocator: " + ("glibc keeps freed memory (mallopt), so timings measure kernels, not page faults"
+                             if results["allocator_keeps_freed_memory"] else "default")]
     sections = [format_framework(fw, results[fw.key]) for fw in FRAMEWORKS]
     return "\n\n".join(["\n".join(head), *sections]) + "\n"
 

@@ -167,3 +167,14 @@ def test_any_shape_stride_dtype_and_extreme_value_matches_builtin(shape, dtype, 
     assert_bitwise(y, y_ref)
     assert y.stride() == y_ref.stride()
     assert_bitwise(gx, gx_ref)
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
+def test_large_tensors_take_the_cache_blocked_backward_and_stay_bitwise_equal(dtype):
+    from sigact.torch import _function
+
+    n = _function._CHUNKED_FROM + 12_345  # not a whole number of chunks
+    x = (torch.randn(n, dtype=torch.float64) * 8).to(dtype)
+    x[:4] = torch.tensor([float("nan"), float("inf"), -float("inf"), 1e4])
+    grad = torch.randn(n, dtype=torch.float64).to(dtype)
+    assert_bitwise(forward_and_grad(st.sigmoid, x, grad)[1], forward_and_grad(torch.sigmoid, x, grad)[1])
