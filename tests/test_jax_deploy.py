@@ -25,7 +25,7 @@ def loss(act, params, x, y):
 
 def setup():
     keys = jax.random.split(jax.random.key(0), 5)
-    params = [jax.random.normal(k, s) / 4 for k, s in zip(keys, [(16, 32), (32, 32), (32, 1)], strict=True)]
+    params = [jax.random.normal(k, s) / 4 for k, s in zip(keys[:3], [(16, 32), (32, 32), (32, 1)], strict=True)]
     return params, jax.random.normal(keys[3], (64, 16)), jax.random.normal(keys[4], (64, 1))
 
 

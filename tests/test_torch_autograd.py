@@ -94,6 +94,25 @@ def test_compile_fullgraph_is_bitwise_equal_to_the_compiled_builtin(dtype):
         assert_bitwise(ours, ref)
 
 
+@pytest.mark.slow
+def test_compile_fullgraph_of_the_in_place_module_is_bitwise_equal_to_compiled_sigmoid_():
+    torch._dynamo.reset()
+
+    class BuiltinInPlace(torch.nn.Module):
+        def forward(self, h):
+            return h.sigmoid_()
+
+    def train_once(activation):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(64, 64), activation, torch.nn.Linear(64, 1))
+        loss = torch.compile(model, fullgraph=True)(torch.randn(16, 64)).sum()
+        loss.backward()
+        return [loss.detach()] + [p.grad for p in model.parameters()]
+
+    for ours, ref in zip(train_once(st.Sigmoid(inplace=True)), train_once(BuiltinInPlace()), strict=True):
+        assert_bitwise(ours, ref)
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
 def test_autocast_behaves_as_builtin(dtype):
     layer = torch.nn.Linear(8, 8)

@@ -159,7 +159,8 @@ class SigmoidInplaceFunction(SigmoidFunction):
 
     @staticmethod
     def forward(x: Tensor) -> Tensor:
-        return x.sigmoid_()
+        x.sigmoid_()
+        return x  # the input object itself: Dynamo only traces mark_dirty on inputs returned as-is
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
