@@ -37,6 +37,7 @@ def data(batch=32, length=24):
 
 
 def train(activation, steps):
+    """``steps`` Adam steps of the forecaster; returns the losses and the trained parameters."""
     model = Forecaster(activation)
     xs, ys = data()
     params = model.init(jax.random.key(3), xs)
@@ -53,14 +54,14 @@ def train(activation, steps):
     for _ in range(steps):
         params, state, loss = step(params, state)
         losses.append(float(loss))
-    return losses
+    return losses, params
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60, help="training steps (default 60)")
     args = parser.parse_args(argv)
-    ours, ref = train(sj.sigmoid, args.steps), train(jax.nn.sigmoid, args.steps)
+    (ours, _), (ref, _) = train(sj.sigmoid, args.steps), train(jax.nn.sigmoid, args.steps)
     print(f"{'step':>4} {'jax.nn.sigmoid':>16} {'sigact.jax':>16}")
     for i in range(0, args.steps, max(1, args.steps // 10)):
         print(f"{i:>4} {ref[i]:>16.10f} {ours[i]:>16.10f}")

@@ -1,53 +1,39 @@
-"""sigact in the Flax + Optax training loop it was written for."""
+"""sigact in the Flax + Optax training loop it was written for: the LSTM forecaster of
+examples/jax_training_loop.py, sigact as its gates and activation, against the built-in."""
 
 import pytest
 
 jax = pytest.importorskip("jax")
 nn = pytest.importorskip("flax.linen")
-optax = pytest.importorskip("optax")
-import jax.numpy as jnp  # noqa: E402
+pytest.importorskip("optax")
 
 import sigact.jax as sj  # noqa: E402
+from examples.jax_training_loop import Forecaster, train  # noqa: E402
 from tests.helpers import assert_bitwise  # noqa: E402
 
 
-class Recurrent(nn.Module):
-    gate_fn: object
+def test_the_forecaster_is_an_lstm_cell_with_its_gate_function_taken_from_the_activation():
+    model = Forecaster(sj.sigmoid)
+    params = model.init(jax.random.key(0), jax.numpy.ones((2, 3, 1)))["params"]
+    assert sorted(params) == ["Dense_0", "Dense_1", "LSTMCell_0"]
+    assert sorted(params["LSTMCell_0"]) == ["hf", "hg", "hi", "ho", "if", "ig", "ii", "io"]
+    cell = model.bind({"params": params})
+    gates = []
 
-    @nn.compact
-    def __call__(self, xs):
-        cell = nn.LSTMCell(features=8, gate_fn=self.gate_fn)
-        carry = cell.initialize_carry(jax.random.key(0), xs[:, 0].shape)
-        for t in range(xs.shape[1]):
-            carry, h = cell(carry, xs[:, t])
-        return nn.Dense(1)(h)
+    def record_gate(method, args, kwargs, context):
+        if isinstance(context.module, nn.LSTMCell):
+            gates.append(context.module.gate_fn)
+        return method(*args, **kwargs)
 
-
-def train(gate_fn, steps=5):
-    model = Recurrent(gate_fn=gate_fn)
-    xs = jax.random.normal(jax.random.key(1), (4, 6, 3))
-    targets = jax.random.normal(jax.random.key(2), (4, 1))
-    params = model.init(jax.random.key(3), xs)
-    opt = optax.adam(1e-2)
-    state = opt.init(params)
-
-    @jax.jit
-    def step(params, state):
-        loss, grads = jax.value_and_grad(lambda p: jnp.mean((model.apply(p, xs) - targets) ** 2))(params)
-        updates, state = opt.update(grads, state, params)
-        return optax.apply_updates(params, updates), state, loss
-
-    losses = []
-    for _ in range(steps):
-        params, state, loss = step(params, state)
-        losses.append(loss)
-    return jnp.stack(losses), params
+    with nn.intercept_methods(record_gate):
+        cell(jax.numpy.ones((2, 3, 1)))
+    assert gates and all(gate is sj.sigmoid for gate in gates)
 
 
-def test_lstm_cell_with_sigact_gate_trains_exactly_like_the_builtin_gate():
-    losses, params = train(sj.sigmoid)
-    losses_ref, params_ref = train(nn.sigmoid)
-    assert_bitwise(losses, losses_ref)
+def test_lstm_with_sigact_gates_trains_exactly_like_the_builtin_gates():
+    losses, params = train(sj.sigmoid, steps=5)
+    losses_ref, params_ref = train(nn.sigmoid, steps=5)
+    assert losses == losses_ref
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(params_ref), strict=True):
         assert_bitwise(a, b)
     assert losses[-1] < losses[0]

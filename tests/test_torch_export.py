@@ -62,7 +62,7 @@ def test_onnx_export_yields_sigmoid_nodes_and_onnxruntime_reproduces_outputs(tmp
     for name, net, mode in [("sigact", st.swap_sigmoid(model()), st.SigmoidMode()),
                             ("builtin", model(), contextlib.nullcontext())]:
         with mode:
-            program = torch.onnx.export(net, (x,), dynamo=True, verbose=False)
+            program = torch.onnx.export(net.eval(), (x,), dynamo=True, verbose=False)
         paths[name] = tmp_path / f"{name}.onnx"
         program.save(str(paths[name]))
     ops = [node.op_type for node in onnx.load(str(paths["sigact"])).graph.node]
