@@ -57,34 +57,49 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     one_pass = not torch.is_grad_enabled() and _plain(grad) and _plain(y)
     if one_pass and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
         return kernel.sigmoid_grad(grad, y)
-    if y.dtype == torch.bfloat16 or (y.dtype == torch.float16 and y.device.type != "cpu"):
+    in_float32 = y.dtype == torch.bfloat16 or (y.dtype == torch.float16 and y.device.type != "cpu")
+    blockable = (y.device.type == "cpu" and y.numel() >= _CHUNKED_FROM and grad.shape == y.shape
+                 and y.is_contiguous() and grad.is_contiguous())
+    if one_pass and blockable and grad.dtype == y.dtype:
+        return _chunked_sigmoid_grad(grad, y, torch.float32 if in_float32 else y.dtype)
+    if in_float32:
         return sigmoid_grad(grad.float(), y.float()).to(y.dtype)
     if not one_pass:
         return grad * (1 - y) * y
-    if y.numel() >= _CHUNKED_FROM and y.is_contiguous() and grad.is_contiguous() and grad.shape == y.shape:
-        return _chunked_sigmoid_grad(grad, y)
     # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
     result = torch.rsub(y, 1)
     result.mul_(grad)
     return result.mul_(y)
 
 
-# Elements per chunk: a chunk of grad, y and the result (1.5 MiB in float32, split over the
-# threads) stays in L2 cache across the passes, so memory sees each tensor once instead of three
+# On the CPU, elements per chunk: a chunk of grad, y and the result (1.5 MiB in float32, split
+# over the threads) stays in L2 cache across the passes, so memory sees each tensor once instead of three
 # times. Below _CHUNKED_FROM elements the extra op dispatches cost more than that saves. Both
 # measured on a 2-core Xeon VM: see docs/benchmarks.md.
 _CHUNK = 1 << 17
 _CHUNKED_FROM = 1 << 21
 
 
-def _chunked_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    # The same four roundings per element as above, chunk by chunk: −y is exact, so (−y) + 1 is
-    # the rounded 1 − y, then · grad, then · y.
+def _chunked_sigmoid_grad(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
+    # The same roundings per element as above, chunk by chunk: −y is exact, so (−y) + 1 is the
+    # rounded 1 − y, then · grad, then · y. For half types each chunk goes through float32
+    # scratch buffers and is rounded once on the way back, as the built-in does in registers.
     result = torch.empty_like(y)
     flat_result, flat_y, flat_grad = result.view(-1), y.view(-1), grad.view(-1)
+    upcast = compute_dtype != y.dtype
+    if upcast:
+        scratch_y, scratch_grad, scratch_result = (torch.empty(_CHUNK, dtype=compute_dtype) for _ in range(3))
     for start in range(0, flat_y.numel(), _CHUNK):
-        part, y_part = flat_result[start : start + _CHUNK], flat_y[start : start + _CHUNK]
-        torch.neg(y_part, out=part).add_(1).mul_(flat_grad[start : start + _CHUNK]).mul_(y_part)
+        stop = min(start + _CHUNK, flat_y.numel())
+        part, y_part, grad_part = flat_result[start:stop], flat_y[start:stop], flat_grad[start:stop]
+        if upcast:
+            size = stop - start
+            y_part = scratch_y[:size].copy_(y_part)
+            grad_part = scratch_grad[:size].copy_(grad_part)
+            torch.neg(y_part, out=scratch_result[:size]).add_(1).mul_(grad_part).mul_(y_part)
+            part.copy_(scratch_result[:size])
+        else:
+            torch.neg(y_part, out=part).add_(1).mul_(grad_part).mul_(y_part)
     return result
 
 
