@@ -95,12 +95,12 @@ def _save(fig, path: Path) -> Path:
 
 def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
     """The report's three figures in ``directory``: speed_ratio.png, memory.png, sigmoid.png."""
-    from sigact.report import sigmoid_curves as curves
+    from sigact.report import curve_data
 
     directory = Path(directory)
     paths = []
     if any(results.get(k, {}).get("installed") for k in ("torch", "jax")):
         paths.append(speed_ratio(results, directory / "speed_ratio.png"))
         paths.append(memory_bars(results, directory / "memory.png"))
-        paths.append(sigmoid_curves(*curves(results), directory / "sigmoid.png"))
+        paths.append(sigmoid_curves(*curve_data(results), directory / "sigmoid.png"))
     return paths

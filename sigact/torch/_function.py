@@ -42,8 +42,10 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
       conjugate Wirtinger derivatives.
 
     When no graph is being recorded (the usual backward, without ``create_graph``) and both
-    tensors are plain, it works in one buffer, the result: no temporaries beyond it; on CUDA, with
-    triton installed, it is one Triton kernel (``sigact.torch._triton``). Otherwise it
+    tensors are plain, it works in one buffer, the result: no temporaries beyond it. Large CPU
+    tensors go through it chunk by chunk so each chunk stays in cache (half types via float32
+    scratch chunks), and on CUDA, with triton installed, it is one Triton kernel
+    (``sigact.torch._triton``). Otherwise it
     uses out-of-place ops, so that the result is itself differentiable (double backward) and
     batchable (vmap may hand it a batched ``grad`` next to an unbatched ``y``). Under
     ``torch.compile`` see :func:`compiled_sigmoid_grad`.
