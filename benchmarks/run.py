@@ -18,6 +18,7 @@ benchmarks, not tests: they print figures and assert nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import sys
@@ -32,11 +33,13 @@ import jax  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+import sigact.jax as sj  # noqa: E402
 import sigact.jax._measure as jax_measure  # noqa: E402
 import sigact.torch as st  # noqa: E402
 import sigact.torch._measure as torch_measure  # noqa: E402
 from sigact import report  # noqa: E402
 from sigact._timing import interleaved_medians, keep_freed_memory, perf_counter_timer  # noqa: E402
+from sigact.report import format_duration  # noqa: E402
 from sigact.torch._measure import _benchmark_timer  # noqa: E402
 
 SECTIONS = ("elementwise", "training", "inplace")
@@ -49,10 +52,6 @@ def log(message: str) -> None:
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
-def fmt_time(seconds: float) -> str:
-    return report._duration(seconds)
 
 
 # -- elementwise ------------------------------------------------------------------------------
@@ -78,8 +77,8 @@ def print_elementwise(result: dict) -> None:
     rows = []
     for r in result["speed"]:
         b = r["builtin_s"]
-        rows.append([f"{r['framework']} {r['mode']}", r["dtype"], f"2^{r['n'].bit_length() - 1}", fmt_time(b),
-                     fmt_time(r["sigact_s"]), f"{r['sigact_s'] / b:.2f}", fmt_time(r["naive_s"]),
+        rows.append([f"{r['framework']} {r['mode']}", r["dtype"], f"2^{r['n'].bit_length() - 1}", format_duration(b),
+                     format_duration(r["sigact_s"]), f"{r['sigact_s'] / b:.2f}", format_duration(r["naive_s"]),
                      f"{r['naive_s'] / b:.2f}"])
     print(table(["framework", "dtype", "n", "built-in", "sigact", "sigact / built-in", "naive",
                  "naive / built-in"], rows))
@@ -94,11 +93,8 @@ def torch_training_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor,
 
     def step():
         opt.zero_grad(set_to_none=True)
-        if mode is None:
+        with mode or contextlib.nullcontext():
             loss = nn.functional.mse_loss(model(x), target)
-        else:
-            with mode:
-                loss = nn.functional.mse_loss(model(x), target)
         loss.backward()
         opt.step()
 
@@ -135,7 +131,7 @@ def training(quick: bool, timing: dict) -> dict:
     params = jax_measure.mlp_params(width=width)
     batch_x = jax.random.normal(jax.random.key(1), (batch, width))
     steps = {}
-    for key, act in (("builtin", jax.nn.sigmoid), ("sigact", st_jax_sigmoid())):
+    for key, act in (("builtin", jax.nn.sigmoid), ("sigact", sj.sigmoid)):
         step = jax.jit(jax_measure.train_step(act))
         steps[key] = lambda step=step: jax.block_until_ready(step(params, batch_x))
     medians = interleaved_medians(steps, perf_counter_timer, **timing)
@@ -144,15 +140,9 @@ def training(quick: bool, timing: dict) -> dict:
     return {"steps": results}
 
 
-def st_jax_sigmoid():
-    import sigact.jax as sj
-
-    return sj.sigmoid
-
-
 def print_training(result: dict) -> None:
     print("## Training step (median per step)\n")
-    rows = [[r["framework"], r["model"], r["mode"], fmt_time(r["builtin_s"]), fmt_time(r["sigact_s"]),
+    rows = [[r["framework"], r["model"], r["mode"], format_duration(r["builtin_s"]), format_duration(r["sigact_s"]),
              f"{r['sigact_s'] / r['builtin_s']:.3f}"] for r in result["steps"]]
     print(table(["framework", "model", "mode", "built-in", "sigact", "sigact / built-in"], rows))
     print()
@@ -208,7 +198,7 @@ def print_inplace(result: dict) -> None:
           "forward and backward\n")
     base = result["rows"][0]
     mib = lambda r, key: f"{r[key] / 2**20:.2f} MiB ({(r[key] - base[key]) / 2**20:+.2f})"  # noqa: E731
-    rows = [[r["activation"], fmt_time(r["seconds"]), f"{r['seconds'] / base['seconds']:.3f}",
+    rows = [[r["activation"], format_duration(r["seconds"]), f"{r['seconds'] / base['seconds']:.3f}",
              mib(r, "forward_peak_bytes"), mib(r, "step_peak_bytes")] for r in result["rows"]]
     print(table(["activation", "median step", "/ nn.Sigmoid", "forward peak (vs nn.Sigmoid)",
                  "step peak (vs nn.Sigmoid)"], rows))

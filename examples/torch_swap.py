@@ -7,6 +7,7 @@ swish ``h * h.sigmoid()`` and ``nn.Sigmoid`` modules). The data is generated her
 """
 
 import argparse
+import contextlib
 import copy
 
 import torch
@@ -54,11 +55,8 @@ def train(model, steps: int, mode=None):
     losses = []
     for _ in range(steps):
         opt.zero_grad()
-        if mode is None:
+        with mode or contextlib.nullcontext():
             loss = nn.functional.binary_cross_entropy(model(x), target)
-        else:
-            with mode:
-                loss = nn.functional.binary_cross_entropy(model(x), target)
         loss.backward()
         opt.step()
         losses.append(loss.item())

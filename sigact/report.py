@@ -119,7 +119,7 @@ def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True
     return results
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
@@ -150,9 +150,9 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
     for row in result["speed"]:
         b = row["builtin_s"]
         lines.append(
-            f"    {row['mode']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {_duration(b):>10} "
-            f"{_duration(row['sigact_s']):>10} {row['sigact_s'] / b:>5.2f}x "
-            f"{_duration(row['naive_s']):>10} {row['naive_s'] / b:>5.2f}x"
+            f"    {row['mode']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {format_duration(b):>10} "
+            f"{format_duration(row['sigact_s']):>10} {row['sigact_s'] / b:>5.2f}x "
+            f"{format_duration(row['naive_s']):>10} {row['naive_s'] / b:>5.2f}x"
         )
     lines += [f"    skipped: {s}" for s in result["skipped"]]
     return "\n".join(lines)

@@ -26,6 +26,16 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
+def value_and_vjp(fn: Callable) -> Callable:
+    """``(x, g) -> (fn(x), gᵀ·∂fn/∂x)``: one forward+backward, the unit every measurement here uses."""
+
+    def call(x, g):
+        y, pullback = jax.vjp(fn, x)
+        return y, pullback(g)[0]
+
+    return call
+
+
 def _bits(a: jax.Array) -> np.ndarray:
     a = np.asarray(a)
     return np.where(np.isnan(a.astype(np.float32)), 0, a.view(f"u{a.dtype.itemsize}"))
@@ -39,7 +49,7 @@ def parity(dtype: str, *, jit: bool, n: int = 65_539) -> bool:
     g = jax.random.normal(kg, (n,), jnp.float32).astype(dtype)
 
     def value_and_grad(fn):
-        call = lambda x, g: (lambda y, pullback: (y, pullback(g)[0]))(*jax.vjp(fn, x))  # noqa: E731
+        call = value_and_vjp(fn)
         return (jax.jit(call) if jit else call)(x, g)
 
     ours, ref = value_and_grad(sj.sigmoid), value_and_grad(jax.nn.sigmoid)
@@ -107,7 +117,7 @@ def forward_backward(fn: Callable, n: int, dtype: str) -> Callable[[], object]:
     """One jitted call: y = fn(x) and the gradient of x for a fixed upstream gradient."""
     x = jax.random.normal(jax.random.key(0), (n,), dtype)
     g = jax.random.normal(jax.random.key(1), (n,), dtype)
-    step = jax.jit(lambda x, g: (lambda y, pullback: (y, pullback(g)[0]))(*jax.vjp(fn, x)))
+    step = jax.jit(value_and_vjp(fn))
     return lambda: jax.block_until_ready(step(x, g))
 
 
@@ -145,8 +155,7 @@ def same_compiled_program(n: int = 2**16) -> bool:
     x = jnp.ones(n)
 
     def compiled(fn):
-        step = jax.jit(lambda x, g: (lambda y, pullback: (y, pullback(g)[0]))(*jax.vjp(fn, x)))
-        return _program(step.lower(x, x).compile().as_text())
+        return _program(jax.jit(value_and_vjp(fn)).lower(x, x).compile().as_text())
 
     return compiled(sj.sigmoid) == compiled(jax.nn.sigmoid)
 

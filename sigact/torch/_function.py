@@ -94,14 +94,14 @@ def _chunked_sigmoid_grad(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -
     for start in range(0, flat_y.numel(), _CHUNK):
         stop = min(start + _CHUNK, flat_y.numel())
         part, y_part, grad_part = flat_result[start:stop], flat_y[start:stop], flat_grad[start:stop]
+        out = part
         if upcast:
             size = stop - start
-            y_part = scratch_y[:size].copy_(y_part)
-            grad_part = scratch_grad[:size].copy_(grad_part)
-            torch.neg(y_part, out=scratch_result[:size]).add_(1).mul_(grad_part).mul_(y_part)
-            part.copy_(scratch_result[:size])
-        else:
-            torch.neg(y_part, out=part).add_(1).mul_(grad_part).mul_(y_part)
+            y_part, grad_part = scratch_y[:size].copy_(y_part), scratch_grad[:size].copy_(grad_part)
+            out = scratch_result[:size]
+        torch.neg(y_part, out=out).add_(1).mul_(grad_part).mul_(y_part)
+        if upcast:
+            part.copy_(out)
     return result
 
 
