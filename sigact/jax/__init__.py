@@ -1,6 +1,13 @@
-"""sigact for JAX: an output-saving sigmoid as a ``jax.custom_vjp``, a plain function for Flax and Optax."""
+"""sigact for JAX: output-saving sigmoids as plain functions for Flax and Optax, and a swap for any function.
+
+* ``sigmoid``: a ``jax.custom_vjp`` with a hand-written backward rule (reverse mode).
+* ``sigmoid_jvp``: a ``jax.custom_jvp`` with the same single residual that also works in forward mode.
+* ``swap_sigmoid(fun)``: ``fun`` with every ``lax.logistic`` inside it running ``sigmoid_jvp``.
+* ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
+"""
 
 from sigact.jax._audit import audit
-from sigact.jax._function import sigmoid
+from sigact.jax._function import sigmoid, sigmoid_jvp
+from sigact.jax._swap import swap_sigmoid
 
-__all__ = ["audit", "sigmoid"]
+__all__ = ["audit", "sigmoid", "sigmoid_jvp", "swap_sigmoid"]

@@ -1,4 +1,4 @@
-"""``sigmoid``: jax.nn.sigmoid's values, a hand-written backward, and the output as the only residual."""
+"""Two output-saving sigmoids with jax.nn.sigmoid's values: ``sigmoid`` (reverse rule) and ``sigmoid_jvp`` (forward rule)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,13 @@ def sigmoid(x: ArrayLike) -> Array:
       bitwise equal to ``jax.nn.sigmoid``'s in float16, bfloat16, float32, float64 and complex,
       eagerly and under ``jit``.
 
-    It works under ``jit``, ``vmap``, ``grad`` (any order, reverse mode), ``lax.scan``,
-    ``jax.checkpoint``, ``pmap``, ``shard_map`` and sharded ``jit``. A ``custom_vjp`` has no
-    forward-mode rule, so ``jax.jvp`` and ``jax.jacfwd`` raise ``TypeError``: for forward mode,
-    use ``jax.nn.sigmoid``. Integer and bool inputs raise ``TypeError``, as in the built-in.
+    It works under ``jit``, ``vmap``, ``grad`` (any order, reverse mode), ``jax.hessian``
+    (forward over reverse: the outer forward pass differentiates the backward rule, which is plain
+    JAX), ``lax.scan``, ``jax.checkpoint``, ``pmap``, ``shard_map`` and sharded ``jit``. A
+    ``custom_vjp`` has no forward-mode rule of its own, so ``jax.jvp`` and ``jax.jacfwd`` raise
+    ``TypeError``, and so does the function that ``jax.linearize`` returns when it is called: for
+    forward mode, use :func:`sigmoid_jvp`. Integer and bool inputs raise ``TypeError``, as in the
+    built-in.
 
     Args:
         x: a floating-point or complex array, or a Python scalar (weakly typed, as in the built-in).
@@ -81,3 +84,58 @@ def _sigmoid_bwd(y: Array, g: Array) -> tuple[Array]:
 
 
 sigmoid.defvjp(_sigmoid_fwd, _sigmoid_bwd)
+
+
+@jax.custom_jvp
+def sigmoid_jvp(x: ArrayLike) -> Array:
+    r"""σ(x), with a forward-mode rule whose only residual is the output: works in every AD mode.
+
+    :func:`sigmoid` is a ``custom_vjp``, so forward mode cannot see through it. This variant is a
+    ``jax.custom_jvp`` with the built-in's tangent rule, written from the output:
+
+    .. math::  \dot y = \dot x \cdot \bigl(y \cdot (1 - y)\bigr), \qquad y = σ(x).
+
+    Reverse mode linearizes and transposes that rule. Written plainly, the linearization would keep
+    the factor y·(1 − y) as its residual, exactly what the built-in keeps. Here the factor is
+    computed inside a ``jax.checkpoint``-wrapped function of (ẋ, y), so partial evaluation keeps
+    only y and recomputes y·(1 − y) in the backward pass, where XLA fuses it into the product with
+    the cotangent. The rounding order is the built-in's, so values, JVPs and VJPs are bitwise equal
+    to ``jax.nn.sigmoid``'s in every floating and complex dtype, eagerly and under ``jit``.
+
+    Pick :func:`sigmoid` for the plainest reverse-mode code (its backward rule is what you read);
+    pick this one where forward mode must keep working (``jax.jvp``, ``jax.jacfwd``,
+    ``jax.linearize``, ``jax.hessian``). :func:`swap_sigmoid` uses this one, since a swap must not
+    take away a transform the original function supported.
+
+    Args:
+        x: a floating-point or complex array, or a Python scalar (weakly typed, as in the built-in).
+
+    Returns:
+        σ(x), with x's shape and dtype.
+
+    Examples:
+        Forward and reverse mode agree, and y is the only residual:
+
+        >>> import jax, jax.numpy as jnp
+        >>> from sigact.jax import sigmoid_jvp
+        >>> jax.jvp(sigmoid_jvp, (0.0,), (1.0,))
+        (Array(0.5, dtype=float32, weak_type=True), Array(0.25, dtype=float32, weak_type=True))
+        >>> jax.grad(sigmoid_jvp)(0.0)
+        Array(0.25, dtype=float32, weak_type=True)
+        >>> import sigact.jax as sj
+        >>> [(e.origin, e.note) for e in sj.audit(sigmoid_jvp, jnp.zeros(3)).entries]
+        [('output', 'output of custom_jvp_call')]
+    """
+    return jax.nn.sigmoid(x)
+
+
+@jax.checkpoint
+def _tangent(x_dot: Array, y: Array) -> Array:
+    return x_dot * (y * (1 - y))
+
+
+@sigmoid_jvp.defjvp
+def _sigmoid_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    (x,), (x_dot,) = primals, tangents
+    y = sigmoid_jvp(x)
+    return y, _tangent(x_dot, y)
