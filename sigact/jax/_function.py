@@ -1,4 +1,4 @@
-"""Two output-saving sigmoids with jax.nn.sigmoid's values: ``sigmoid`` (reverse rule) and ``sigmoid_jvp`` (forward rule)."""
+"""Two output-saving sigmoids with jax.nn.sigmoid's values: ``sigmoid`` (a VJP rule), ``sigmoid_jvp`` (a JVP rule)."""
 
 from __future__ import annotations
 
