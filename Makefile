@@ -1,15 +1,22 @@
 # `make report` and `make test` each set up everything they need on a fresh machine:
 # a virtual environment in .venv with the pinned tools of requirements-dev.txt and sigact itself.
+#
+# TORCH_INDEX: where the pinned torch comes from. Empty (the default), pip's own configuration
+# decides: on a stock Linux machine that is PyPI's CUDA build. For PyTorch's CPU-only build, as
+# PyTorch's install instructions name it:
+#     make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
 PYTHON ?= python3
+TORCH_INDEX ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 
-.PHONY: report test bench figures clean
+.PHONY: report test bench figures dist check-deps test-min-jax clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet "$$(grep '^torch==' requirements-dev.txt)"
+	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
@@ -27,5 +34,19 @@ bench: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python docs/make_figures.py
 
+# The sdist and the wheel, built from the sdist, with their metadata checked.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# What a stock pip (no local wheels, no constraints: --isolated) resolves for requirements-dev.txt.
+check-deps:
+	bash .ci/check-deps
+
+# The JAX half of the suite against the oldest versions sigact declares (requirements-min-jax.txt).
+test-min-jax:
+	bash .ci/test-min-jax
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-min-jax build dist *.egg-info

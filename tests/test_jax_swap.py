@@ -32,7 +32,9 @@ def bare_logistics(jaxpr) -> int:
         if eqn.primitive is lax.logistic_p:
             count += 1
         elif not eqn.primitive.name.startswith("custom_"):
-            count += sum(bare_logistics(j) for j in jax.extend.core.jaxprs_in_params(eqn.params))
+            values = [v for p in eqn.params.values() for v in (p if isinstance(p, tuple) else (p,))]
+            count += sum(bare_logistics(getattr(v, "jaxpr", v)) for v in values if hasattr(v, "eqns")
+                         or hasattr(v, "jaxpr"))
     return count
 
 

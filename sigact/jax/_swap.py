@@ -40,10 +40,18 @@ def _swappable(eqn: core.JaxprEqn) -> bool:
     return eqn.primitive is lax.logistic_p and eqn.params.get("accuracy") is None
 
 
+def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
+    """The bodies an equation carries as parameters (``jax.extend.core.jaxprs_in_params``, which
+    jax 0.8 lacks)."""
+    values = [v for value in params.values() for v in (value if isinstance(value, tuple) else (value,))]
+    return [v.jaxpr if isinstance(v, core.ClosedJaxpr) else v for v in values
+            if isinstance(v, (core.Jaxpr, core.ClosedJaxpr))]
+
+
 def _contains_logistic(jaxpr: core.Jaxpr) -> bool:
     return any(
         _swappable(eqn)
-        or (eqn.primitive.name not in _CUSTOM_RULES and any(map(_contains_logistic, core.jaxprs_in_params(eqn.params))))
+        or (eqn.primitive.name not in _CUSTOM_RULES and any(map(_contains_logistic, _jaxprs_in(eqn.params))))
         for eqn in jaxpr.eqns
     )
 
@@ -70,10 +78,17 @@ def _evaluate(jaxpr: core.Jaxpr, consts: list[Any], *args: Any) -> list[Any]:
                 if params is None:  # an open body whose rewrite needs constants: jax.checkpoint again
                     outvals = _checkpoint(eqn, invals)
                 else:
-                    outvals = eqn.primitive.bind(*invals, **eqn.primitive.get_bind_params(params))
+                    outvals = _bind(eqn.primitive, invals, params)
                     outvals = outvals if eqn.primitive.multiple_results else [outvals]
         env.update(zip(eqn.outvars, outvals, strict=True))
     return [read(v) for v in jaxpr.outvars]
+
+
+def _bind(primitive: core.Primitive, args: list[Any], params: dict[str, Any]) -> Any:
+    bind_params = primitive.get_bind_params(params)
+    # Before jax 0.9, get_bind_params returned (subfuns, params); since, the params alone.
+    subfuns, bind_params = bind_params if isinstance(bind_params, tuple) else ((), bind_params)
+    return primitive.bind(*subfuns, *args, **bind_params)
 
 
 # Original (Closed)Jaxpr -> its rewrite. Weak keys: the entry goes when JAX drops the original.
@@ -135,8 +150,9 @@ def _shard_map(eqn: core.JaxprEqn, args: list[Any]) -> list[Any]:
     def body(*shards: Any) -> tuple[Any, ...]:
         return tuple(_evaluate(p["jaxpr"], [], *shards))
 
+    manual = p["newly_manual_axes"] if "newly_manual_axes" in p else p["manual_axes"]  # the name before jax 0.9
     mapped = jax.shard_map(body, mesh=p["mesh"], in_specs=p["in_specs"], out_specs=p["out_specs"],
-                           axis_names=p["newly_manual_axes"], check_vma=p["check_vma"])
+                           axis_names=manual, check_vma=p["check_vma"])
     return list(mapped(*args))
 
 
