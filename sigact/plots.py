@@ -69,6 +69,27 @@ def memory_bars(results: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
+def models_memory(results: dict[str, Any], path: Path) -> Path:
+    """XLA temp memory of each model's jitted gradient, built-in against swapped, with the ratio."""
+    plt = _pyplot()
+    rows = results["jax"]["models"]
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.9 * len(rows)))
+    ys = range(len(rows))
+    for offset, (name, key) in ((-0.2, ("builtin", "builtin_temp_bytes")), (0.2, ("sigact", "sigact_temp_bytes"))):
+        label = "built-in" if name == "builtin" else "swap_sigmoid"
+        bars = ax.barh([y + offset for y in ys], [r[key] / 2**20 for r in rows], 0.38, color=COLOURS[name],
+                       label=label)
+        if name == "sigact":
+            ax.bar_label(bars, [f" {r['sigact_temp_bytes'] / r['builtin_temp_bytes']:.2f}x" for r in rows],
+                         fontsize=8)
+    ax.set_yticks(list(ys), [r["name"].replace(", ", ",\n", 1) for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("MiB of XLA temp memory, jit(grad(loss))")
+    ax.set_title("Models under jit: temp memory, built-in against swapped")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
 def sigmoid_curves(xs, y, dy, path: Path) -> Path:
     """σ(x) and σ′(x) = σ(x)(1 − σ(x)), as computed by sigact."""
     plt = _pyplot()
@@ -94,7 +115,8 @@ def _save(fig, path: Path) -> Path:
 
 
 def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
-    """The report's three figures in ``directory``: speed_ratio.png, memory.png, sigmoid.png."""
+    """The report's figures in ``directory``: speed_ratio.png, memory.png, sigmoid.png, and models.png
+    when JAX's models under jit were measured."""
     from sigact.report import curve_data
 
     directory = Path(directory)
@@ -103,4 +125,6 @@ def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
         paths.append(speed_ratio(results, directory / "speed_ratio.png"))
         paths.append(memory_bars(results, directory / "memory.png"))
         paths.append(sigmoid_curves(*curve_data(results), directory / "sigmoid.png"))
+    if results.get("jax", {}).get("models"):
+        paths.append(models_memory(results, directory / "models.png"))
     return paths

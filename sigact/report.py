@@ -28,11 +28,12 @@ class Framework:
     measure_module: str
     speed_modes: tuple[str, ...]
     builtin: str
+    models_module: str | None = None  # whole models under jit, built-in against swapped
 
 
 FRAMEWORKS = (
     Framework("torch", "PyTorch", "sigact.torch._measure", ("eager", "compile"), "torch.sigmoid"),
-    Framework("jax", "JAX", "sigact.jax._measure", ("jit",), "jax.nn.sigmoid"),
+    Framework("jax", "JAX", "sigact.jax._measure", ("jit",), "jax.nn.sigmoid", "sigact.jax._models"),
 )
 FULL_SIZES = [2**k for k in range(10, 23, 2)]
 QUICK_SIZES = [2**10, 2**16, 2**20]
@@ -81,6 +82,17 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
     checks = [{"check": name, "passed": bool(ok)} for name, ok in module.correctness()]
     progress.step(f"{framework.key}: memory")
     memory = module.memory(quick=quick)
+    models, skipped = [], []
+    if framework.models_module:
+        models_module = importlib.import_module(framework.models_module)
+
+        def announce_model(i: int) -> None:
+            progress.step(f"{framework.key}: model {i + 1} under jit")
+
+        models, skipped = models_module.models(quick=quick, on_model=announce_model)
+        if models:
+            checks.append({"check": "models under jit: swapped gradients bitwise equal to the built-in's",
+                           "passed": all(m["gradients_bitwise_equal"] for m in models)})
     speed = []
     rounds, seconds = (3, 0.02) if quick else (9, 0.05)
     for mode, sizes in plan(framework, quick):
@@ -95,12 +107,18 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
         "memory": memory["mlp"],
         "memory_detail": memory,
         "speed": speed,
-        "skipped": ["torch.compile speed (--quick)"] if quick and "compile" in framework.speed_modes else [],
+        "models": models,
+        "skipped": skipped + (["torch.compile speed (--quick)"] if quick and "compile" in framework.speed_modes
+                              else []),
     }
 
 
 def steps(quick: bool, loaded: dict[str, Any]) -> int:
-    return sum(2 + sum(len(sizes) for _, sizes in plan(fw, quick)) for fw in FRAMEWORKS if loaded[fw.key][0])
+    def models(fw: Framework) -> int:
+        return len(importlib.import_module(fw.models_module).report_models(quick)) if fw.models_module else 0
+
+    return sum(2 + models(fw) + sum(len(sizes) for _, sizes in plan(fw, quick))
+               for fw in FRAMEWORKS if loaded[fw.key][0])
 
 
 def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True) -> dict[str, Any]:
@@ -154,6 +172,16 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
             f"{format_duration(row['sigact_s']):>10} {row['sigact_s'] / b:>5.2f}x "
             f"{format_duration(row['naive_s']):>10} {row['naive_s'] / b:>5.2f}x"
         )
+    if result["models"]:
+        lines += ["", "  Models under jit: XLA temp memory of jit(grad(loss)), and median seconds per step",
+                  f"    {'model':<62}" + f" {'built-in':>9} {'swapped':>9} {'ratio':>6}" * 2]
+        for m in result["models"]:
+            b, t = m["builtin_temp_bytes"], m["builtin_s"]
+            lines.append(
+                f"    {m['name']:<62} {human_bytes(b):>9} {human_bytes(m['sigact_temp_bytes']):>9} "
+                f"{m['sigact_temp_bytes'] / b:>5.2f}x {format_duration(t):>9} {format_duration(m['sigact_s']):>9} "
+                f"{m['sigact_s'] / t:>5.2f}x"
+            )
     lines += [f"    skipped: {s}" for s in result["skipped"]]
     return "\n".join(lines)
 

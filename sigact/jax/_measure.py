@@ -97,7 +97,12 @@ def train_step(activation: Callable) -> Callable:
 
 def compiled_temp_bytes(fn: Callable, *args) -> int:
     """Temporary memory XLA allocates for ``jit(fn)(*args)``, from the compiled executable."""
-    return int(jax.jit(fn).lower(*args).compile().memory_analysis().temp_size_in_bytes)
+    return temp_bytes(jax.jit(fn).lower(*args).compile())
+
+
+def temp_bytes(compiled: jax.stages.Compiled) -> int:
+    """Temporary memory XLA allocates for one call of a compiled executable."""
+    return int(compiled.memory_analysis().temp_size_in_bytes)
 
 
 def memory(quick: bool = False) -> dict[str, dict[str, int]]:
