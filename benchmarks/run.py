@@ -9,6 +9,9 @@ Sections:
                SE-style CNN of examples/torch_swap.py (eager and compiled)
   inplace      Sigmoid(inplace=True) against nn.Sigmoid and Tensor.sigmoid_: time and peak CPU
                memory (torch profiler) of an MLP block, Linear(w, 4w) -> activation -> Linear(4w, w)
+  swap         sigact.jax.swap_sigmoid on whole models under jit: XLA temp memory of Flax's cells and
+               of scanned MLPs (with and without remat policies), a jitted Flax LSTM training step
+               (median of pairwise ratios), and the eager per-call overhead of a swapped function
 
 Contenders take turns round after round (sigact._timing.interleaved_medians), so the ratios
 (sigact over built-in, lower is faster) compare medians taken under the same conditions. These are
@@ -21,6 +24,7 @@ import argparse
 import contextlib
 import copy
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -35,14 +39,16 @@ from torch import nn  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
 import sigact.jax._measure as jax_measure  # noqa: E402
+import sigact.jax._models as jax_models  # noqa: E402
 import sigact.torch as st  # noqa: E402
 import sigact.torch._measure as torch_measure  # noqa: E402
 from sigact import report  # noqa: E402
+from sigact._saved import human_bytes  # noqa: E402
 from sigact._timing import interleaved_medians, keep_freed_memory, perf_counter_timer  # noqa: E402
 from sigact.report import format_duration  # noqa: E402
 from sigact.torch._measure import _benchmark_timer  # noqa: E402
 
-SECTIONS = ("elementwise", "training", "inplace")
+SECTIONS = ("elementwise", "training", "inplace", "swap")
 
 
 def log(message: str) -> None:
@@ -205,6 +211,80 @@ def print_inplace(result: dict) -> None:
     print()
 
 
+# -- swap -------------------------------------------------------------------------------------
+
+
+def pairwise_ratios(contenders: dict, rounds: int, seconds: float) -> list[float]:
+    """sigact's median over the built-in's, one ratio per alternating round."""
+    for fn in contenders.values():
+        fn()
+    ratios = []
+    for _ in range(rounds):
+        medians = {name: statistics.median(perf_counter_timer(fn, seconds)) for name, fn in contenders.items()}
+        ratios.append(medians["sigact"] / medians["builtin"])
+    return ratios
+
+
+def lstm_training_step(model: jax_models.Model):
+    """A jitted SGD step of the model's loss, as written and swapped."""
+
+    def step(loss):
+        def update(variables, x):
+            grads = jax.grad(loss)(variables, x)
+            return jax.tree.map(lambda v, g: v - 0.01 * g, variables, grads)
+
+        fn = jax.jit(update)
+        return lambda: jax.block_until_ready(fn(*model.args))
+
+    return {"builtin": step(model.loss), "sigact": step(sj.swap_sigmoid(model.loss))}
+
+
+def swap(quick: bool, timing: dict) -> dict:
+    rnn = {"batch": 4, "steps": 8, "inputs": 8, "features": 8} if quick else {}
+    mlp = {"layers": 2, "batch": 16, "width": 8, "hidden": 16} if quick else {}
+    builds = [lambda cell=cell: jax_models.flax_rnn(cell, **rnn) for cell in ("LSTMCell", "GRUCell",
+                                                                               "OptimizedLSTMCell")]
+    builds += [lambda a=a, r=r: jax_models.scanned_mlp(a, remat=r, **mlp)
+               for a in ("silu", "sigmoid") for r in (None, "dots_saveable", "nothing_saveable")]
+    memory = []
+    for build in builds:
+        model = build()
+        log(f"temp memory: {model.name}")
+        compiled = jax_models.compiled_gradients(model)
+        memory.append({"name": model.name, "builtin_temp_bytes": jax_measure.temp_bytes(compiled["builtin"]),
+                       "sigact_temp_bytes": jax_measure.temp_bytes(compiled["sigact"])})
+    log("jitted Flax LSTM training step, pairwise ratios")
+    lstm = jax_models.flax_rnn("LSTMCell", **rnn)
+    ratios = pairwise_ratios(lstm_training_step(lstm), rounds=timing["rounds"] + 2, seconds=timing["seconds"])
+    log("eager per-call overhead")
+    overhead = []
+    for name, fn, x in (("jax.nn.silu, 2^10 elements", lambda x: jax.nn.silu(x), jax.numpy.ones(2**10)),
+                        ("jax.nn.silu, 2^20 elements", lambda x: jax.nn.silu(x), jax.numpy.ones(2**20)),
+                        ("Flax LSTM apply (eager)", lambda x: lstm.loss(lstm.args[0], x), lstm.args[1])):
+        calls = {k: (lambda f=f, x=x: jax.block_until_ready(f(x))) for k, f in (("builtin", fn),
+                                                                                ("sigact", sj.swap_sigmoid(fn)))}
+        medians = interleaved_medians(calls, perf_counter_timer, **timing)
+        overhead.append({"function": name, **{f"{k}_s": v for k, v in medians.items()}})
+    return {"memory": memory, "lstm_step": {"name": lstm.name, "ratios": ratios}, "eager": overhead}
+
+
+def print_swap(result: dict) -> None:
+    print("## swap_sigmoid under jit: XLA temp memory of jit(grad(loss))\n")
+    rows = [[r["name"], human_bytes(r["builtin_temp_bytes"]), human_bytes(r["sigact_temp_bytes"]),
+             f"{r['sigact_temp_bytes'] / r['builtin_temp_bytes'] - 1:+.1%}"] for r in result["memory"]]
+    print(table(["model", "built-in", "swapped", "change"], rows))
+    ratios = sorted(result["lstm_step"]["ratios"])
+    print(f"\nJitted SGD step of the {result['lstm_step']['name']}: swapped over built-in, median of "
+          f"{len(ratios)} pairwise ratios {statistics.median(ratios):.3f} (from {ratios[0]:.3f} to {ratios[-1]:.3f})\n")
+    rows = [[r["function"], format_duration(r["builtin_s"]), format_duration(r["sigact_s"]),
+             format_duration(r["sigact_s"] - r["builtin_s"]), f"{r['sigact_s'] / r['builtin_s']:.2f}"]
+            for r in result["eager"]]
+    print("Eager calls after the first. The swapped function runs its cached trace op by op; the original\n"
+          "runs its Python every call, which for a Flax module is most of the time.\n")
+    print(table(["function", "as written", "swapped", "overhead per call", "ratio"], rows))
+    print()
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -229,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {"machine": report.machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
     for section, measure, show in (("elementwise", elementwise, print_elementwise),
                                    ("training", training, print_training),
-                                   ("inplace", inplace, print_inplace)):
+                                   ("inplace", inplace, print_inplace),
+                                   ("swap", swap, print_swap)):
         if section in args.only:
             results[section] = measure(args.quick, timing)
             show(results[section])

@@ -17,7 +17,7 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
     out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "b.json")],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    for heading in ("## Elementwise", "## Training step", "## In place"):
+    for heading in ("## Elementwise", "## Training step", "## In place", "## swap_sigmoid under jit"):
         assert heading in out.stdout
     results = json.loads((tmp_path / "b.json").read_text())
     modes = {(r["framework"], r["mode"], r["dtype"]) for r in results["elementwise"]["speed"]}
@@ -32,3 +32,5 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
     inplace = peaks["sigact Sigmoid(inplace=True)"]
     assert abs(inplace - peaks["Tensor.sigmoid_"]) < 1024
     assert abs(peaks["nn.Sigmoid"] - inplace - (activation_bytes - output_bytes)) < 1024
+    swap = results["swap"]
+    assert len(swap["memory"]) == 9 and len(swap["lstm_step"]["ratios"]) >= 3 and len(swap["eager"]) == 3

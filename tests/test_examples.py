@@ -45,3 +45,14 @@ def test_memory_audit_shows_naive_above_builtin_and_sigact_lowest_in_jax():
     torch_naive, torch_builtin, torch_sigact, jax_naive, jax_builtin, jax_sigact = totals
     assert torch_naive > torch_builtin == torch_sigact
     assert jax_naive > jax_builtin > jax_sigact
+
+
+@pytest.mark.slow
+def test_jax_swap_trains_flax_lstm_to_identical_losses_with_less_temp_memory():
+    pytest.importorskip("flax")
+    stdout = run("jax_swap.py", "--steps", "5", "--batch", "8", "--length", "32")
+    assert "bitwise identical to the unswapped run: True" in stdout
+    change = float(stdout.split("swapped (")[1].split("%")[0])
+    assert change <= -12
+    final, first = float(stdout.split("final loss ")[1].split()[0]), float(stdout.split("(from ")[1].split(")")[0])
+    assert final < first

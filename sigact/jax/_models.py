@@ -46,9 +46,10 @@ def flax_rnn(cell: str = "LSTMCell", batch: int = 64, steps: int = 512, inputs: 
 
 
 def scanned_mlp(activation: str = "silu", layers: int = 16, batch: int = 2048, width: int = 256,
-                hidden: int = 1024) -> Model:
+                hidden: int = 1024, remat: str | None = None) -> Model:
     """A stack of residual layers ``h + act(h @ W1) @ W2`` run by ``lax.scan``, as scanned transformer
-    stacks are; ``act`` is ``jax.nn.silu`` or ``jax.nn.sigmoid`` (a sigmoid-gated MLP)."""
+    stacks are; ``act`` is ``jax.nn.silu`` or ``jax.nn.sigmoid`` (a sigmoid-gated MLP). ``remat``
+    names a ``jax.checkpoint_policies`` policy to wrap each layer in (``"dots_saveable"``, say)."""
     act = {"silu": jax.nn.silu, "sigmoid": jax.nn.sigmoid}[activation]
     k1, k2, k3 = jax.random.split(jax.random.key(2), 3)
     w1 = jax.random.normal(k1, (layers, width, hidden)) / np.sqrt(width)
@@ -59,10 +60,12 @@ def scanned_mlp(activation: str = "silu", layers: int = 16, batch: int = 2048, w
         def layer(h, w):
             return h + act(h @ w[0]) @ w[1], None
 
+        if remat is not None:
+            layer = jax.checkpoint(layer, policy=getattr(jax.checkpoint_policies, remat))
         return jnp.mean(jax.lax.scan(layer, x, weights)[0] ** 2)
 
     name = f"scanned {'SiLU' if activation == 'silu' else 'sigmoid-gated'} MLP, {layers} layers, " \
-           f"batch {batch}, {width}->{hidden}->{width}"
+           f"batch {batch}, {width}->{hidden}->{width}" + (f", remat {remat}" if remat else "")
     return Model(name, loss, ((w1, w2), x))
 
 
