@@ -277,7 +277,8 @@ def print_swap(result: dict) -> None:
     print(f"\nJitted SGD step of the {result['lstm_step']['name']}: swapped over built-in, median of "
           f"{len(ratios)} pairwise ratios {statistics.median(ratios):.3f} (from {ratios[0]:.3f} to {ratios[-1]:.3f})\n")
     rows = [[r["function"], format_duration(r["builtin_s"]), format_duration(r["sigact_s"]),
-             format_duration(r["sigact_s"] - r["builtin_s"]), f"{r['sigact_s'] / r['builtin_s']:.2f}"]
+             ("−" if r["sigact_s"] < r["builtin_s"] else "") + format_duration(abs(r["sigact_s"] - r["builtin_s"])),
+             f"{r['sigact_s'] / r['builtin_s']:.2f}"]
             for r in result["eager"]]
     print("Eager calls after the first. The swapped function runs its cached trace op by op; the original\n"
           "runs its Python every call, which for a Flax module is most of the time.\n")

@@ -39,3 +39,20 @@ class Progress:
         if self.enabled and self.interactive:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+    def fraction(self, what: str, done: int, total: int) -> None:
+        """Progress within a long step, with a time estimate. Off a terminal, one line per tenth."""
+        if not self.enabled or total <= 0:
+            return
+        now = time.perf_counter()
+        if done <= 0 or not hasattr(self, "_fraction_start") or self._fraction_what != what:
+            self._fraction_start, self._fraction_what, self._fraction_tenth = now, what, -1
+        elapsed = now - self._fraction_start
+        left = elapsed / done * (total - done) if done else float("nan")
+        line = f"{what}: {done / total:.0%} of {total:,} ({elapsed:.0f} s, about {left:.0f} s left)"
+        if self.interactive:
+            self.stream.write("\r\033[K" + line)
+        elif (tenth := 10 * done // total) > self._fraction_tenth:
+            self._fraction_tenth = tenth
+            self.stream.write(line + "\n")
+        self.stream.flush()

@@ -1,4 +1,5 @@
-"""The ``sigact`` command line: ``sigact report [--quick] [--json PATH] [--plot DIR]``."""
+"""The ``sigact`` command line: ``sigact report`` (exactness, memory, speed) and ``sigact verify``
+(bitwise parity, exhaustively where it can be)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,46 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     report.add_argument("--plot", type=Path, metavar="DIR", help="also write PNG figures to DIR")
     report.add_argument("--no-progress", action="store_true", help="print no progress on stderr")
+    verify = commands.add_parser(
+        "verify",
+        help="prove bitwise parity with the built-in sigmoid: every float16/bfloat16 input, float32 with --full",
+        description="For each installed framework, device and dtype: forward values and gradients of sigact "
+        "against the built-in, bit for bit. Exits 0 when nothing differs (beyond the documented complex "
+        "tail), 1 when something does, 2 on a usage error.",
+    )
+    verify.add_argument("--framework", choices=["torch", "jax", "all"], default="all")
+    verify.add_argument("--device", choices=["cpu", "cuda", "gpu", "all"], default="all",
+                        help="cuda and gpu both mean the GPU (PyTorch's and JAX's names)")
+    verify.add_argument("--dtype", nargs="+", metavar="DTYPE", help="only these (default: all): "
+                        "float16 bfloat16 float32 float64 complex64 complex128")
+    verify.add_argument("--mode", nargs="+", metavar="MODE", help="only these modes, e.g. sigmoid jvp 'sigmoid, jit'")
+    verify.add_argument("--full", action="store_true", help="float32: all 2^32 bit patterns (minutes on a CPU)")
+    verify.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    verify.add_argument("--no-progress", action="store_true", help="print no progress on stderr")
     return p
+
+
+def verify(args: argparse.Namespace, error) -> int:
+    from sigact import verify as ver
+    from sigact._parity import DTYPES
+    from sigact._progress import Progress
+
+    if args.json is not None and args.json.is_dir():
+        error(f"--json: {args.json} is a directory; give a file path")
+    if bad := sorted(set(args.dtype or ()) - set(DTYPES)):
+        error(f"--dtype: unknown {', '.join(bad)}; choose from {', '.join(DTYPES)}")
+    frameworks = list(ver.FRAMEWORKS) if args.framework == "all" else [args.framework]
+    planned = ver.plan(frameworks, args.device, args.dtype or DTYPES, args.mode)
+    if args.mode:
+        known = {name for fw in frameworks if (m := ver._load(fw)[0]) for d in m.devices() for name in m.modes(d)}
+        if bad := sorted(set(args.mode) - known):
+            error(f"--mode: unknown {', '.join(bad)}; the installed frameworks have {', '.join(sorted(known))}")
+    rows = ver.run(planned, full=args.full, progress=Progress(0, enabled=not args.no_progress))
+    sys.stdout.write(ver.format_rows(rows))
+    if args.json is not None:
+        ver.write_json(rows, args.json, args.full)
+        print(f"JSON written to {args.json}")
+    return 0 if ver.passed(rows) else 1
 
 
 def report(args: argparse.Namespace, error) -> int:
@@ -57,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "report":
         return report(args, p.error)
+    if args.command == "verify":
+        return verify(args, p.error)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -8,6 +8,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+# `sigact verify` turns this off to check, on CUDA, the tensor-op path the kernel replaces.
+TRITON_ENABLED = True
+
 
 @functools.cache
 def _triton():
@@ -57,7 +60,7 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     if y.is_complex():
         return grad * ((1 - y) * y).conj()
     one_pass = not torch.is_grad_enabled() and _plain(grad) and _plain(y)
-    if one_pass and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
+    if one_pass and TRITON_ENABLED and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
         return kernel.sigmoid_grad(grad, y)
     in_float32 = y.dtype == torch.bfloat16 or (y.dtype == torch.float16 and y.device.type != "cpu")
     blockable = (y.device.type == "cpu" and y.numel() >= _CHUNKED_FROM and grad.shape == y.shape

@@ -1,0 +1,60 @@
+"""JAX's modes for ``sigact verify``: each runs the built-in and sigact on one chunk of inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import sigact.jax as sj
+from sigact._parity import COMPLEX_DTYPES, DTYPES, Mode, Outcome
+from sigact.jax._measure import value_and_vjp
+
+
+def devices() -> dict[str, str | None]:
+    """Each device, and None if it can be checked or why not."""
+    try:
+        jax.devices("gpu")
+        gpu = None
+    except RuntimeError as error:
+        gpu = f"no JAX GPU backend ({str(error).splitlines()[0][:80]})"
+    return {"cpu": None, "gpu": gpu}
+
+
+def array(patterns: np.ndarray, dtype: str, device: jax.Device) -> jax.Array:
+    """The bit patterns as an array of ``dtype`` (complex: (n, 2) real and imaginary patterns)."""
+    real = {"complex64": jnp.float32, "complex128": jnp.float64}.get(dtype, dtype)
+    parts = jax.lax.bitcast_convert_type(jax.device_put(patterns, device), real)
+    return jax.lax.complex(parts[:, 0], parts[:, 1]) if dtype in COMPLEX_DTYPES else parts
+
+
+def _forward_mode(fn: Callable) -> Callable:
+    return lambda x, t: jax.jvp(fn, (x,), (t,))
+
+
+def _mode(device: str, make: Callable[[Callable], Callable], sigact_fn: Callable) -> Mode:
+    target = jax.devices(device)[0]
+    builtin, ours = make(jax.nn.sigmoid), make(sigact_fn)
+
+    def mode(patterns: np.ndarray, gradients: np.ndarray, dtype: str) -> Outcome:
+        with jax.enable_x64(True):  # float64 and complex128 stay themselves; the rest is unchanged
+            x = array(patterns, dtype, target)
+            g = jax.device_put(jnp.asarray(gradients).astype(dtype), target)
+            (y_ref, g_ref), (y, gx) = builtin(x, g), ours(x, g)
+            return Outcome(x, g, (y_ref, y), (g_ref, gx))
+
+    return mode
+
+
+def modes(device: str) -> dict[str, tuple[Mode, tuple[str, ...], int | None]]:
+    """name -> (mode, dtypes, sample size or None for the dtype's default inputs)."""
+    swap = sj.swap_sigmoid(jax.nn.sigmoid)
+    return {
+        "sigmoid": (_mode(device, value_and_vjp, sj.sigmoid), DTYPES, None),
+        "sigmoid, jit": (_mode(device, lambda f: jax.jit(value_and_vjp(f)), sj.sigmoid), DTYPES, None),
+        "sigmoid_jvp, jvp": (_mode(device, _forward_mode, sj.sigmoid_jvp), DTYPES, None),
+        "sigmoid_jvp, jit": (_mode(device, lambda f: jax.jit(value_and_vjp(f)), sj.sigmoid_jvp), DTYPES, None),
+        "swap_sigmoid, jit": (_mode(device, lambda f: jax.jit(value_and_vjp(f)), swap), DTYPES, None),
+    }

@@ -1,0 +1,111 @@
+"""PyTorch's modes for ``sigact verify``: each runs the built-in and sigact on one chunk of inputs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.autograd.forward_ad as forward_ad
+from torch import Tensor
+
+import sigact.torch as st
+from sigact._parity import COMPLEX_DTYPES, DTYPES, REAL_DTYPES, Mode, Outcome
+from sigact.torch import _function
+
+# torch.compile is checked on a sample of this many inputs per dtype: compiling is slow.
+COMPILE_SAMPLE = 1 << 14
+
+
+def devices() -> dict[str, str | None]:
+    """Each device, and None if it can be checked or why not."""
+    return {"cpu": None, "cuda": None if torch.cuda.is_available() else "torch.cuda.is_available() is False"}
+
+
+def tensor(patterns: np.ndarray, dtype: str, device: str) -> Tensor:
+    """The bit patterns as a tensor of ``dtype`` (complex: (n, 2) real and imaginary patterns)."""
+    if dtype == "bfloat16":
+        return torch.from_numpy(patterns.view(np.int16)).view(torch.bfloat16).to(device)
+    real = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
+            "complex64": np.float32, "complex128": np.float64}[dtype]
+    t = torch.from_numpy(np.ascontiguousarray(patterns).view(real))
+    return (torch.view_as_complex(t) if dtype in COMPLEX_DTYPES else t).to(device)
+
+
+def _value_and_grad(fn: Callable[[Tensor], Tensor], x: Tensor, g: Tensor, create_graph: bool = False):
+    leaf = x.clone().requires_grad_()
+    y = fn(leaf)
+    (gx,) = torch.autograd.grad(y, leaf, g, create_graph=create_graph)
+    return y.detach(), gx.detach()
+
+
+def _in_place(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    return lambda leaf: fn(leaf.clone())  # in place on a non-leaf, as in a network
+
+
+def _forward_mode(fn: Callable[[Tensor], Tensor], x: Tensor, t: Tensor):
+    with forward_ad.dual_level():
+        out = forward_ad.unpack_dual(fn(forward_ad.make_dual(x, t)))
+        return out.primal, out.tangent
+
+
+@contextlib.contextmanager
+def _without_triton() -> Iterator[None]:
+    _function.TRITON_ENABLED = False
+    try:
+        yield
+    finally:
+        _function.TRITON_ENABLED = True
+
+
+def _compiled(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    import torch._dynamo
+
+    torch._dynamo.reset()  # one dtype at a time; no recompilation limits carried over
+    return torch.compile(fn, fullgraph=True, dynamic=False)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _mode(device: str, run: Callable[[Tensor, Tensor], tuple[tuple, tuple]], context=contextlib.nullcontext) -> Mode:
+    def mode(patterns: np.ndarray, gradients: np.ndarray, dtype: str) -> Outcome:
+        x = tensor(patterns, dtype, device)
+        g = torch.from_numpy(np.array(gradients)).to(device=device, dtype=x.dtype)
+        # The built-in's complex CPU kernel runs the scalar tail of each thread's range (its length
+        # mod the vector width) in compiled code with fused multiply-adds (docs/api.md). On one
+        # thread that tail is the tensor's last n mod 16 elements at most; differences there are
+        # counted apart, as known.
+        complex_cpu = x.is_complex() and device == "cpu"
+        with context(), (_one_thread() if complex_cpu else contextlib.nullcontext()):
+            (y_ref, g_ref), (y, gx) = run(x, g)
+        return Outcome(x, g, (y_ref, y), (g_ref, gx), known_tail=x.shape[0] % 16 if complex_cpu else 0)
+
+    return mode
+
+
+def modes(device: str) -> dict[str, tuple[Mode, tuple[str, ...], int | None]]:
+    """name -> (mode, dtypes, sample size or None for the dtype's default inputs)."""
+    both = lambda run: lambda x, g: (run(torch.sigmoid, x, g), run(st.sigmoid, x, g))  # noqa: E731
+    found = {
+        "sigmoid": (_mode(device, both(_value_and_grad)), DTYPES, None),
+        "sigmoid_": (_mode(device, lambda x, g: (_value_and_grad(_in_place(torch.sigmoid_), x, g),
+                                                 _value_and_grad(_in_place(st.sigmoid_), x, g))), DTYPES, None),
+        "create_graph": (_mode(device, both(lambda f, x, g: _value_and_grad(f, x, g, create_graph=True))),
+                         DTYPES, None),
+        "jvp": (_mode(device, both(_forward_mode)), DTYPES, None),
+        "compile": (_mode(device, lambda x, g: (_value_and_grad(_compiled(torch.sigmoid), x, g),
+                                                _value_and_grad(_compiled(st.sigmoid), x, g))),
+                    REAL_DTYPES, COMPILE_SAMPLE),
+    }
+    if device == "cuda":
+        found["sigmoid, no Triton"] = (_mode(device, both(_value_and_grad), _without_triton), DTYPES, None)
+    return found

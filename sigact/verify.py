@@ -1,0 +1,119 @@
+"""``sigact verify``: a proof of bitwise parity with the built-in sigmoid, on this machine's devices.
+
+For every installed framework, device and dtype, each mode (the ways sigact is called: functional,
+in place, forward mode, compiled, jitted, swapped) runs the built-in and sigact on the same inputs
+and upstream gradients, and :mod:`sigact._parity` compares the results bit for bit. float16 and
+bfloat16 are checked on every bit pattern; float32 on all 2^32 with ``--full``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sigact._parity import DTYPES, Row, count, run_mode
+from sigact._progress import Progress
+
+FRAMEWORKS = {"torch": "sigact.torch._verify", "jax": "sigact.jax._verify"}
+# What --device names, per framework: PyTorch says cuda, JAX says gpu; both mean the GPU.
+DEVICE_NAMES = {"cpu": {"cpu"}, "cuda": {"cuda", "gpu"}, "gpu": {"cuda", "gpu"}, "all": {"cpu", "cuda", "gpu"}}
+
+
+def _load(framework: str) -> tuple[Any, str | None]:
+    try:
+        return importlib.import_module(FRAMEWORKS[framework]), None
+    except ImportError as error:
+        return None, f"not installed ({error})"
+
+
+def plan(frameworks: Iterable[str], device: str = "all", dtypes: Iterable[str] = DTYPES,
+         modes: Iterable[str] | None = None) -> list[tuple[Row, Any, int | None]]:
+    """(row to fill, mode to run or None, sample size) for each check asked for. Frameworks and
+    devices that are missing get one row each, marked not available."""
+    wanted_modes = set(modes) if modes is not None else None
+    planned = []
+    for framework in frameworks:
+        module, missing = _load(framework)
+        if module is None:
+            planned.append((Row(framework, "-", "-", "-", available=False, note=missing), None, None))
+            continue
+        for name, reason in module.devices().items():
+            if name not in DEVICE_NAMES[device]:
+                continue
+            if reason is not None:
+                planned.append((Row(framework, name, "-", "-", available=False, note=f"not available: {reason}"),
+                                None, None))
+                continue
+            for mode_name, (mode, mode_dtypes, sample) in module.modes(name).items():
+                if wanted_modes is not None and mode_name not in wanted_modes:
+                    continue
+                planned += [(Row(framework, name, d, mode_name), mode, sample) for d in dtypes if d in mode_dtypes]
+    return planned
+
+
+def run(planned: list[tuple[Row, Any, int | None]], full: bool = False, progress: Progress | None = None) -> list[Row]:
+    progress = progress or Progress(0, enabled=False)
+    progress.total = sum(1 for _, mode, _ in planned if mode is not None)
+    for row, mode, sample in planned:
+        if mode is None:
+            continue
+        what = f"{row.framework} {row.device} {row.dtype} {row.mode}"
+        progress.step(f"{what}: {count(row.dtype, full, sample):,} inputs")
+        run_mode(row, mode, full=full, sample=sample, on_chunk=lambda done, total, what=what:
+                 progress.fraction(what, done, total) if total > 2**26 else None)
+    progress.clear()
+    return [row for row, _, _ in planned]
+
+
+def passed(rows: list[Row]) -> bool:
+    return all(row.passed for row in rows)
+
+
+def format_rows(rows: list[Row]) -> str:
+    header = (f"{'framework':<9} {'device':<6} {'dtype':<10} {'mode':<18} {'inputs':>13} {'fwd diff':>9} "
+              f"{'bwd diff':>9} {'known':>6} {'seconds':>8}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        if not row.available:
+            lines.append(f"{row.framework:<9} {row.device:<6} {row.note}")
+            continue
+        lines.append(f"{row.framework:<9} {row.device:<6} {row.dtype:<10} {row.mode:<18} {row.inputs:>13,} "
+                     f"{row.forward_mismatches:>9,} {row.backward_mismatches:>9,} {row.known_differences:>6,} "
+                     f"{row.seconds:>8.1f}")
+    for row in rows:
+        if row.first_mismatch:
+            m = row.first_mismatch
+            lines.append(f"first mismatch, {row.framework} {row.device} {row.dtype} {row.mode}: {m['output']} at "
+                         f"input {m['input']} with upstream gradient {m['upstream_gradient']}: built-in "
+                         f"{m['expected']}, sigact {m['actual']}")
+    known = sum(row.known_differences for row in rows)
+    if known:
+        lines.append(f"known: {known} complex gradient elements in PyTorch's scalar tail differ by a few ulps "
+                     f"(the built-in fuses multiply-adds there; docs/api.md)")
+    checked = sum(row.inputs for row in rows)
+    verdict = "no mismatches" if passed(rows) else "MISMATCHES FOUND"
+    lines.append(f"{checked:,} inputs checked: {verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in ("sigact", "torch", "triton", "jax", "jaxlib", "numpy"):
+        try:
+            found[name] = importlib.import_module(name).__version__
+        except ImportError:
+            found[name] = None
+    return found
+
+
+def write_json(rows: list[Row], path: Path, full: bool) -> None:
+    from sigact.report import machine
+
+    data = {"results": [row.as_json() for row in rows], "full": full, "machine": machine(),
+            "python": platform.python_version(), "versions": versions()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
