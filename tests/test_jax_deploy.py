@@ -53,17 +53,19 @@ def sharded_step(act):
 
 
 def shard_map_step(act):
-    """The same step written per shard: each device takes 8 rows, gradients averaged with pmean."""
+    """The same step written per shard: each device takes 8 rows. The parameters are replicated, so
+    shard_map's transpose already sums their gradients over the devices (check_vma): each shard's
+    loss is its mean over the 8 shards, and psum makes the value the global mean."""
     params, x, y = setup()
 
     @jax.jit
     @functools.partial(jax.shard_map, mesh=mesh(), in_specs=(P(), P("batch"), P("batch")),
                        out_specs=(P(), P()))
     def step(params, x, y):
-        value, grads = jax.value_and_grad(functools.partial(loss, act))(params, x, y)
-        grads, value = jax.lax.pmean((grads, value), "batch")
+        shard_loss = lambda p: loss(act, p, x, y) / jax.lax.axis_size("batch")  # noqa: E731
+        value, grads = jax.value_and_grad(shard_loss)(params)
         updates, _ = OPT.update(grads, OPT.init(params), params)
-        return optax.apply_updates(params, updates), value
+        return optax.apply_updates(params, updates), jax.lax.psum(value, "batch")
 
     return step(params, x, y)
 
@@ -76,10 +78,18 @@ def test_training_step_over_eight_devices_is_bitwise_equal_to_builtin(step):
 
 
 def test_shard_map_and_named_sharding_steps_agree_with_one_device_to_rounding():
+    # The loss, and the parameters after the step (so the gradients too): the sharded reductions
+    # sum in another order than one device does, hence to rounding.
     params, x, y = setup()
-    value = loss(sj.sigmoid, params, x, y)
+    value, grads = jax.value_and_grad(functools.partial(loss, sj.sigmoid))(params, x, y)
+    updates, _ = OPT.update(grads, OPT.init(params), params)
+    updated = optax.apply_updates(params, updates)
     for step in (sharded_step, shard_map_step):
-        assert jnp.allclose(step(sj.sigmoid)[1], value, rtol=1e-6)
+        new_params, new_value = step(sj.sigmoid)
+        assert jnp.allclose(new_value, value, rtol=1e-6)
+        for a, b, before in zip(new_params, updated, params, strict=True):
+            assert jnp.allclose(a, b, rtol=1e-6, atol=1e-7)
+            assert not jnp.allclose(a, before, rtol=1e-6, atol=1e-7)  # the step moved them
 
 
 def test_jax_export_round_trip_computes_the_same_values_and_gradients():

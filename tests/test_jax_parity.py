@@ -24,13 +24,18 @@ def value_and_vjp(fn, x, g):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_values_and_gradients_are_bitwise_equal_to_builtin(dtype, mode):
     with jax.enable_x64(True):
-        key_x, key_g = jax.random.split(jax.random.key(0))
-        x = (jax.random.normal(key_x, (4099,), jnp.float32) * 6).astype(dtype)
-        g = jax.random.normal(key_g, (4099,), jnp.float32).astype(dtype)
+        keys = jax.random.split(jax.random.key(0), 4)
+        draw = lambda key, scale: jax.random.normal(key, (4099,), jnp.float32) * scale  # noqa: E731
+        x, g = (draw(keys[0], 6), draw(keys[1], 1))
+        if dtype.startswith("complex"):  # truly complex: a conjugated backward must show
+            x, g = x + 1j * draw(keys[2], 6), g + 1j * draw(keys[3], 1)
+        x, g = x.astype(dtype), g.astype(dtype)
         ours = MODES[mode](lambda x, g: value_and_vjp(sj.sigmoid, x, g))(x, g)
         ref = MODES[mode](lambda x, g: value_and_vjp(jax.nn.sigmoid, x, g))(x, g)
         for a, b in zip(ours, ref, strict=True):
             assert_bitwise(a, b)
+        # The same numbers from the input as residual would pass the lines above: check what is kept.
+        assert [(e.origin, e.note) for e in sj.audit(sj.sigmoid, x).entries] == [("output", "output of logistic")]
 
 
 def test_check_grads_to_second_order_in_reverse_mode_float64():
@@ -74,6 +79,6 @@ def test_python_scalars_and_weak_types_behave_like_builtin(value):
                          ids=["jacfwd", "jvp"])
 def test_forward_mode_raises_type_error_and_builtin_supports_it(transform):
     x = jnp.ones(3)
-    transform(jax.nn.sigmoid)(x)  # the built-in is the forward-mode route the docs point to
+    transform(sj.sigmoid_jvp)(x)  # the forward-mode variant the docs point to
     with pytest.raises(TypeError, match="can't apply forward-mode autodiff"):
         transform(sj.sigmoid)(x)
