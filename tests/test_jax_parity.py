@@ -6,6 +6,8 @@ import pytest
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st_  # noqa: E402
 from jax.test_util import check_grads  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
@@ -82,3 +84,51 @@ def test_forward_mode_raises_type_error_and_builtin_supports_it(transform):
     transform(sj.sigmoid_jvp)(x)  # the forward-mode variant the docs point to
     with pytest.raises(TypeError, match="can't apply forward-mode autodiff"):
         transform(sj.sigmoid)(x)
+
+
+_EXTREMES = [0.0, -0.0, 1e-30, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, float("inf"), float("-inf"), float("nan")]
+
+
+# Built once, so that jit compiles once per shape and dtype rather than once per example.
+_VJP = {(name, mode): MODES[mode](lambda x, g, fn=fn: value_and_vjp(fn, x, g))
+        for name, fn in (("sigact", sj.sigmoid), ("builtin", jax.nn.sigmoid)) for mode in MODES}
+_VALUE_AND_GRAD = {(name, mode): MODES[mode](jax.value_and_grad(fn))
+                   for name, fn in (("sigact", sj.sigmoid), ("builtin", jax.nn.sigmoid)) for mode in MODES}
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(
+    shape=st_.lists(st_.sampled_from([0, 1, 3, 5]), max_size=3),
+    dtype=st_.sampled_from(DTYPES),
+    mode=st_.sampled_from(list(MODES)),
+    extremes=st_.lists(st_.sampled_from(_EXTREMES), max_size=6),
+    imaginary=st_.lists(st_.sampled_from(_EXTREMES), max_size=6),
+    seed=st_.integers(0, 2**16),
+)
+def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, mode, extremes, imaginary, seed):
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(shape) * 10
+        g = rng.standard_normal(shape)
+        if dtype.startswith("complex"):
+            x, g = x + 1j * rng.standard_normal(shape) * 10, g + 1j * rng.standard_normal(shape)
+        flat = x.reshape(-1)
+        flat[: len(extremes)] = extremes[: flat.size]
+        if dtype.startswith("complex"):
+            flat[: len(imaginary)] += 1j * np.array(imaginary[: flat.size])
+        x, g = jnp.asarray(x).astype(dtype), jnp.asarray(g).astype(dtype)
+        ours, ref = _VJP["sigact", mode](x, g), _VJP["builtin", mode](x, g)
+        for a, b in zip(ours, ref, strict=True):
+            assert_bitwise(a, b)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # JAX's own, for 1e308
+@settings(max_examples=300, deadline=None)
+@given(value=st_.one_of(st_.floats(allow_nan=True, allow_infinity=True), st_.sampled_from(_EXTREMES)),
+       mode=st_.sampled_from(list(MODES)))
+def test_python_scalars_stay_weakly_typed_like_builtin(value, mode):
+    ours, ref = _VALUE_AND_GRAD["sigact", mode](value), _VALUE_AND_GRAD["builtin", mode](value)
+    for a, b in zip(ours, ref, strict=True):
+        assert_bitwise(a, b)
+        assert a.weak_type == b.weak_type
