@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 
-.PHONY: report test bench figures dist check-deps test-min-jax clean
+.PHONY: report verify test bench figures dist check-deps test-min-jax clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 report: $(STAMP)
 	$(BIN)/sigact report $(ARGS)
+
+verify: $(STAMP)
+	$(BIN)/sigact verify $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check sigact tests examples benchmarks docs conftest.py

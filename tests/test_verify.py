@@ -107,7 +107,7 @@ def test_jax_every_16_bit_input_is_bitwise_equal(mode, dtype):
     assert row.passed, row.first_mismatch
 
 
-# The last chunk of the sweep: negative numbers from -2^-1 down, -inf and the negative NaNs.
+# The last chunk of the sweep: the most negative finite numbers (below -1.7e38), -inf and the negative NaNs.
 @pytest.mark.parametrize("framework,mode", [("torch", "sigmoid"), ("jax", "sigmoid, jit")])
 def test_a_chunk_of_the_full_float32_sweep_is_bitwise_equal(framework, mode):
     modes = torch_modes() if framework == "torch" else jax_modes()
