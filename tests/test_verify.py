@@ -218,3 +218,21 @@ def test_usage_errors_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["verify", *args])
     assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_recorded_full_run_is_what_the_verification_page_says():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    data = json.loads((root / "docs" / "results" / "verify-full-cpu.json").read_text())
+    rows = [r for r in data["results"] if r["available"]]
+    page = (root / "docs" / "verification.md").read_text()
+    assert data["full"] is True
+    assert all(r["forward_mismatches"] == r["backward_mismatches"] == 0 for r in rows)
+    assert f"**{sum(r['inputs'] for r in rows):,} checks, no mismatch.**" in page
+    float32 = [r for r in rows if r["dtype"] == "float32"]
+    assert len(float32) == 10 and all(r["inputs"] == 2**32 for r in float32)
+    for r in float32:
+        assert f"| `{r['mode']}`" in page and f"| {round(r['seconds'])} |" in page
+    known = {r["mode"]: r["known_differences"] for r in rows if r["known_differences"]}
+    assert known == {"sigmoid": 1, "sigmoid_": 1, "create_graph": 1, "jvp": 2}
