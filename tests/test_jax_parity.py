@@ -20,17 +20,37 @@ def value_and_vjp(fn, x, g):
     return y, pullback(g)[0]
 
 
+def inputs_and_cotangents(dtype, n=4099):
+    """Inputs spread over σ's range and random non-unit cotangents (rounding order shows); complex
+    ones with non-zero imaginary parts, so that a conjugated backward shows too."""
+    keys = jax.random.split(jax.random.key(0), 4)
+    x, g = (jax.random.normal(k, (n,), jnp.float64) * s for k, s in zip(keys[:2], (6, 1), strict=True))
+    if "complex" in dtype:
+        x = jax.lax.complex(x, jax.random.normal(keys[2], (n,), jnp.float64) * 3)
+        g = jax.lax.complex(g, jax.random.normal(keys[3], (n,), jnp.float64))
+    return x.astype(dtype), g.astype(dtype)
+
+
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_values_and_gradients_are_bitwise_equal_to_builtin(dtype, mode):
     with jax.enable_x64(True):
-        key_x, key_g = jax.random.split(jax.random.key(0))
-        x = (jax.random.normal(key_x, (4099,), jnp.float32) * 6).astype(dtype)
-        g = jax.random.normal(key_g, (4099,), jnp.float32).astype(dtype)
+        x, g = inputs_and_cotangents(dtype)
         ours = MODES[mode](lambda x, g: value_and_vjp(sj.sigmoid, x, g))(x, g)
         ref = MODES[mode](lambda x, g: value_and_vjp(jax.nn.sigmoid, x, g))(x, g)
         for a, b in zip(ours, ref, strict=True):
             assert_bitwise(a, b)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("fn", [sj.sigmoid, sj.sigmoid_jvp], ids=["sigmoid", "sigmoid_jvp"])
+def test_the_only_residual_is_the_output(fn, mode):
+    # The pullback carries its residuals as pytree leaves. Keeping x (and recomputing σ in the
+    # backward pass) gives the same gradients, so only this and the memory tests can see it.
+    x = jnp.linspace(-3.0, 3.0, 7)
+    y, pullback = MODES[mode](lambda v: jax.vjp(fn, v))(x)
+    (residual,) = jax.tree.leaves(pullback)
+    assert_bitwise(residual, y)
 
 
 def test_check_grads_to_second_order_in_reverse_mode_float64():
