@@ -47,7 +47,10 @@ def test_with_weights_closed_over_both_keep_one_buffer():
     assert ours.total_bytes == ref.total_bytes
 
 
-def test_compiled_training_step_uses_no_more_temp_memory_than_builtin():
+def test_compiled_training_step_of_an_unrolled_mlp_uses_the_same_temp_memory_as_builtin():
+    # Under jit, XLA fuses y·(1 − y) into the backward of an unrolled MLP, so the built-in's extra
+    # buffer is gone and both take the same bytes. Where residuals must outlive a fusion (Flax
+    # cells through nn.RNN), swapping saves strictly: tests/test_jax_models.py asserts that.
     keys = jax.random.split(jax.random.key(0), 9)
     params = [jax.random.normal(k, (256, 256)) / 16 for k in keys[:8]]
     x = jax.random.normal(keys[8], (512, 256))
@@ -65,4 +68,4 @@ def test_compiled_training_step_uses_no_more_temp_memory_than_builtin():
         compiled = jax.jit(step).lower(params, x).compile()
         return compiled.memory_analysis().temp_size_in_bytes
 
-    assert temp_bytes(sj.sigmoid) <= temp_bytes(jax.nn.sigmoid)
+    assert temp_bytes(sj.sigmoid) == temp_bytes(jax.nn.sigmoid)
