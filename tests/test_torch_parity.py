@@ -147,7 +147,7 @@ def test_inputs_up_to_1e4_give_finite_gradients(dtype):
 _EXTREMES = [0.0, -0.0, 1e-30, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, float("inf"), float("-inf"), float("nan")]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(
     shape=st_.lists(st_.integers(0, 5), min_size=0, max_size=4),
     dtype=st_.sampled_from(REAL_DTYPES),
