@@ -55,7 +55,8 @@ def verify(args: argparse.Namespace, error) -> int:
     frameworks = list(ver.FRAMEWORKS) if args.framework == "all" else [args.framework]
     planned = ver.plan(frameworks, args.device, args.dtype or DTYPES, args.mode)
     if args.mode:
-        known = {name for fw in frameworks if (m := ver._load(fw)[0]) for d in m.devices() for name in m.modes(d)}
+        known = {name for fw in frameworks if (m := ver._load(fw)[0])
+                 for d, missing in m.devices().items() if missing is None for name in m.modes(d)}
         if bad := sorted(set(args.mode) - known):
             error(f"--mode: unknown {', '.join(bad)}; the installed frameworks have {', '.join(sorted(known))}")
     rows = ver.run(planned, full=args.full, progress=Progress(0, enabled=not args.no_progress))

@@ -60,11 +60,24 @@ def test_values_strides_and_gradients_are_bitwise_equal_to_builtin(dtype, layout
 
 @pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
 def test_gradient_matches_builtin_for_an_expanded_upstream_gradient(dtype):
-    # `.sum().backward()` hands backward a zero-stride gradient.
+    # `y.sum() * c` hands backward c expanded: a zero-stride gradient, not 1, so the rounding order shows.
     x = make("contiguous", dtype)
-    _, gx = forward_and_grad(lambda t: st.sigmoid(t).sum(), x, torch.tensor(1.0, dtype=dtype))
-    _, gx_ref = forward_and_grad(lambda t: torch.sigmoid(t).sum(), x, torch.tensor(1.0, dtype=dtype))
+    c = torch.tensor(0.7310585786300049, dtype=dtype)
+    _, gx = forward_and_grad(lambda t: st.sigmoid(t).sum() * c, x, torch.tensor(1.0, dtype=dtype))
+    _, gx_ref = forward_and_grad(lambda t: torch.sigmoid(t).sum() * c, x, torch.tensor(1.0, dtype=dtype))
     assert_bitwise(gx, gx_ref)
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES + [torch.complex64, torch.complex128], ids=str)
+def test_gradient_with_create_graph_is_bitwise_equal_to_builtin(dtype):
+    # create_graph=True takes the differentiable backward path, not the one-pass one.
+    x = (torch.randn(4096, dtype=torch.complex128 if dtype.is_complex else torch.float64) * 6).to(dtype)
+    grad = torch.randn_like(x)
+    results = []
+    for fn in (st.sigmoid, torch.sigmoid):
+        leaf = x.clone().requires_grad_()
+        results.append(torch.autograd.grad(fn(leaf), leaf, grad, create_graph=True)[0].detach())
+    assert_bitwise(*results)
 
 
 @pytest.mark.parametrize("dtype", REAL_DTYPES + [torch.complex128], ids=str)
@@ -147,6 +160,7 @@ def test_inputs_up_to_1e4_give_finite_gradients(dtype):
 _EXTREMES = [0.0, -0.0, 1e-30, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, float("inf"), float("-inf"), float("nan")]
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(
     shape=st_.lists(st_.integers(0, 5), min_size=0, max_size=4),

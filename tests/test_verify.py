@@ -1,0 +1,220 @@
+"""`sigact verify` and its engine, sigact._parity: exhaustive 16-bit parity for both frameworks, a chunk
+of the float32 sweep, and proof that it fails when sigact is wrong."""
+
+import itertools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sigact import _parity
+from sigact._parity import Outcome, Row, check, edges, input_chunks, run_mode, upstream_gradients
+from sigact.cli import main
+
+HALF = ["float16", "bfloat16"]
+
+
+def torch_modes():
+    pytest.importorskip("torch")
+    from sigact.torch._verify import modes
+
+    return modes("cpu")
+
+
+def jax_modes():
+    pytest.importorskip("jax")
+    from sigact.jax._verify import modes
+
+    return modes("cpu")
+
+
+# -- the engine ------------------------------------------------------------------------------------
+
+
+def test_edges_hold_zeros_subnormals_infinities_and_nans():
+    half = set(edges("float16").tolist())
+    assert {0x0000, 0x8000, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0x7C00, 0xFC00, 0x7C01, 0x7FFF} <= half
+    assert edges("float32").size == 2 * 256 * 4 and edges("float64").size == 2 * 2048 * 4
+
+
+def test_16_bit_inputs_are_every_pattern_with_several_gradients_each():
+    (patterns,) = input_chunks("bfloat16")
+    assert np.array_equal(np.unique(patterns), np.arange(2**16))
+    assert patterns.size == _parity.count("bfloat16", full=False) == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
+
+
+def test_full_float32_sweep_covers_every_pattern_once_in_chunks():
+    chunks = input_chunks("float32", full=True)
+    first, second = next(chunks), next(chunks)
+    assert first[0] == 0 and first[-1] == _parity.CHUNK - 1 and second[0] == _parity.CHUNK
+    assert _parity.count("float32", full=True) == 2**32 == _parity.CHUNK * 256
+
+
+def test_upstream_gradients_mix_normal_one_near_overflow_and_near_subnormal():
+    g = upstream_gradients("float32", 4096)
+    assert np.any(g == 1.0) and np.any(np.abs(g) > 1e38) and np.any((g != 0) & (np.abs(g) < 1e-37))
+    assert np.any((np.abs(g) > 1e-3) & (np.abs(g) < 10) & (g != 1.0))
+    assert not np.array_equal(upstream_gradients("float32", 4096, chunk=1), g)
+
+
+def outcome(expected, actual, known_tail=0):
+    x = np.arange(expected.shape[0], dtype=np.float32)
+    return Outcome(x, x, (expected, expected), (expected, actual), known_tail=known_tail)
+
+
+def test_nan_payloads_match_but_nan_against_a_number_does_not():
+    expected = np.array([np.nan, 1.0, 2.0], np.float32)
+    other_nan = np.array([0x7FC00001, 0x3F800000, 0x7FC00000], np.uint32).view(np.float32)
+    row = Row("numpy", "cpu", "float32", "test")
+    check(row, outcome(expected, other_nan), 0)
+    assert row.backward_mismatches == 1 and row.first_mismatch["index"] == 2
+    assert row.first_mismatch["expected"] == "0x40000000" and row.first_mismatch["actual"] == "0x7fc00000"
+
+
+def test_known_tail_differences_are_counted_apart_and_never_hide_others():
+    expected = (np.arange(32, dtype=np.float32) + 1) / 3
+    actual = expected.copy()
+    actual.view(np.uint32)[-1] += 1  # one ulp, in the tail: known
+    row = Row("numpy", "cpu", "float32", "test")
+    check(row, outcome(expected, actual, known_tail=7), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (0, 1, True)
+    actual.view(np.uint32)[3] += 1  # outside the tail: a mismatch
+    actual.view(np.uint32)[-2] += 100  # in the tail, but far more than a few ulps: a mismatch
+    row = Row("numpy", "cpu", "float32", "test")
+    check(row, outcome(expected, actual, known_tail=7), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (2, 1, False)
+
+
+# -- exhaustive 16-bit parity, in the suite ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("mode", ["sigmoid", "sigmoid_", "create_graph", "jvp"])
+def test_torch_every_16_bit_input_is_bitwise_equal(mode, dtype):
+    row = run_mode(Row("torch", "cpu", dtype, mode), torch_modes()[mode][0])
+    assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
+    assert row.passed and row.known_differences == 0, row.first_mismatch
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("mode", ["sigmoid", "sigmoid, jit", "sigmoid_jvp, jvp", "sigmoid_jvp, jit",
+                                  "swap_sigmoid, jit"])
+def test_jax_every_16_bit_input_is_bitwise_equal(mode, dtype):
+    row = run_mode(Row("jax", "cpu", dtype, mode), jax_modes()[mode][0])
+    assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
+    assert row.passed, row.first_mismatch
+
+
+# The last chunk of the sweep: negative numbers from -2^-1 down, -inf and the negative NaNs.
+@pytest.mark.parametrize("framework,mode", [("torch", "sigmoid"), ("jax", "sigmoid, jit")])
+def test_a_chunk_of_the_full_float32_sweep_is_bitwise_equal(framework, mode):
+    modes = torch_modes() if framework == "torch" else jax_modes()
+    last = 2**32 // _parity.CHUNK - 1
+    patterns = next(itertools.islice(input_chunks("float32", full=True), last, None))
+    row = Row(framework, "cpu", "float32", mode)
+    check(row, modes[mode][0](patterns, upstream_gradients("float32", patterns.size, last), "float32"), 0)
+    assert row.inputs == _parity.CHUNK and row.passed, row.first_mismatch
+
+
+# -- it must be able to fail ------------------------------------------------------------------------
+
+
+def test_verify_exits_1_on_a_backward_with_the_wrong_rounding_order(monkeypatch, capsys):
+    pytest.importorskip("torch")
+    from sigact.torch import _function
+
+    monkeypatch.setattr(_function, "sigmoid_grad", lambda grad, y: grad * (y * (1 - y)))
+    assert main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float32", "--mode", "sigmoid",
+                 "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCHES FOUND" in out and "first mismatch, torch cpu float32 sigmoid: backward at input 0x" in out
+    row = [line for line in out.splitlines() if line.startswith("torch     cpu    float32")][0]
+    forward, backward = (int(v.replace(",", "")) for v in row.split()[5:7])
+    assert forward == 0 and backward > 1000
+
+
+def test_verify_exits_1_on_a_forward_one_bit_off(monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    from sigact.torch import _function
+
+    original = _function.SigmoidFunction.forward
+
+    def one_bit_up(x):
+        y = original(x)
+        return torch.nextafter(y, torch.full_like(y, 2.0)) if y.dtype == torch.float32 else y
+
+    monkeypatch.setattr(_function.SigmoidFunction, "forward", staticmethod(one_bit_up))
+    assert main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float32", "--mode", "sigmoid",
+                 "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "first mismatch, torch cpu float32 sigmoid: forward at input" in out
+
+
+def test_the_jax_engine_counts_a_forward_one_bit_off():
+    jax = pytest.importorskip("jax")
+    from sigact.jax._measure import value_and_vjp
+    from sigact.jax._verify import _mode
+
+    def off(x):
+        y = jax.nn.sigmoid(x)
+        frozen = jax.lax.stop_gradient(y)
+        return y + (jax.numpy.nextafter(frozen, jax.numpy.full_like(y, 2)) - frozen)
+
+    row = run_mode(Row("jax", "cpu", "bfloat16", "broken"), _mode("cpu", value_and_vjp, off))
+    assert row.forward_mismatches > 2**16 and not row.passed
+
+
+def test_the_jax_engine_counts_a_conjugated_complex_backward():
+    jax = pytest.importorskip("jax")
+    from sigact.jax._measure import value_and_vjp
+    from sigact.jax._verify import _mode
+
+    @jax.custom_vjp
+    def conjugated(x):
+        return jax.nn.sigmoid(x)
+
+    conjugated.defvjp(lambda x: (jax.nn.sigmoid(x), jax.nn.sigmoid(x)), lambda y, g: ((g * (y * (1 - y))).conj(),))
+    row = run_mode(Row("jax", "cpu", "complex128", "broken"), _mode("cpu", value_and_vjp, conjugated), sample=4099)
+    assert row.forward_mismatches == 0 and row.backward_mismatches > 1000
+
+
+# -- the command --------------------------------------------------------------------------------------
+
+
+def test_verify_writes_json_and_names_missing_devices(tmp_path, capsys):
+    pytest.importorskip("torch")
+    assert main(["verify", "--framework", "torch", "--dtype", "float16", "--mode", "sigmoid", "jvp",
+                 "--no-progress", "--json", str(tmp_path / "v.json")]) == 0
+    out = capsys.readouterr().out
+    assert "no mismatches" in out
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert set(data) >= {"results", "machine", "versions"} and data["versions"]["torch"]
+    keys = {"framework", "device", "dtype", "mode", "inputs", "forward_mismatches", "backward_mismatches",
+            "seconds", "first_mismatch"}
+    checked = [r for r in data["results"] if r["available"]]
+    assert [r["mode"] for r in checked] == ["sigmoid", "jvp"] and all(keys <= set(r) for r in checked)
+    assert all(r["inputs"] == 2**21 and r["forward_mismatches"] == r["backward_mismatches"] == 0 for r in checked)
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "torch     cuda   not available" in out
+        assert any(not r["available"] and r["device"] == "cuda" for r in data["results"])
+
+
+def test_a_missing_framework_is_reported_and_is_not_a_failure():
+    hide_jax = "import sys; sys.modules['jax'] = None; from sigact.cli import main; sys.exit(main(sys.argv[1:]))"
+    out = subprocess.run([sys.executable, "-c", hide_jax, "verify", "--framework", "jax", "--no-progress"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "jax" in out.stdout and "not installed" in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [(["--dtype", "float8"], "unknown float8"),
+                                          (["--mode", "nope"], "unknown nope"),
+                                          (["--device", "tpu"], "invalid choice")])
+def test_usage_errors_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["verify", *args])
+    assert exited.value.code == 2 and message in capsys.readouterr().err
