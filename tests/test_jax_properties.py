@@ -1,5 +1,6 @@
-"""Property tests for the JAX half: any shape, dtype, weak type and extreme value gives the
-built-in's values, gradients and tangents bit for bit, eagerly and under jit."""
+"""Property tests for sigact.jax.sigmoid_jvp, the forward-mode variant: any shape, dtype, weak
+type and extreme value gives the built-in's values, VJPs and JVPs bit for bit, eagerly and under
+jit. (sigact.jax.sigmoid's own property tests are in test_jax_parity.py.)"""
 
 import pytest
 
@@ -29,7 +30,7 @@ def value_and_jvp(fn, x, t):
 # Module-level jitted functions: the compile cache is reused across examples of equal shape and dtype.
 RULES = {
     (name, rule, jit): (jax.jit(lambda x, g, f=f, r=r: r(f, x, g)) if jit else (lambda x, g, f=f, r=r: r(f, x, g)))
-    for name, f in (("sigmoid", sj.sigmoid), ("sigmoid_jvp", sj.sigmoid_jvp), ("builtin", jax.nn.sigmoid))
+    for name, f in (("sigmoid_jvp", sj.sigmoid_jvp), ("builtin", jax.nn.sigmoid))
     for rule, r in (("vjp", value_and_vjp), ("jvp", value_and_jvp))
     for jit in (False, True)
 }
@@ -42,22 +43,19 @@ def draw(rng, shape, dtype, scale):
     return real
 
 
-@pytest.mark.slow  # about 30 s here: many shapes, each compiled once under jit
-@settings(max_examples=300, deadline=None)
+@pytest.mark.slow  # about 20 s here: many shapes, each compiled once under jit
+@settings(max_examples=250, deadline=None)
 @given(
     shape=st_.lists(st_.integers(0, 5), min_size=0, max_size=3),
     dtype=st_.sampled_from(DTYPES),
     extremes=st_.lists(st_.sampled_from(EXTREMES), max_size=6),
     imaginary_extremes=st_.booleans(),
-    fn=st_.sampled_from(["sigmoid", "sigmoid_jvp"]),
     rule=st_.sampled_from(["vjp", "jvp"]),
     jit=st_.booleans(),
     seed=st_.integers(0, 2**16),
 )
-def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, extremes, imaginary_extremes, fn, rule,
-                                                          jit, seed):
-    if fn == "sigmoid" and rule == "jvp":
-        rule = "vjp"  # sigact.jax.sigmoid is reverse mode only (a custom_vjp; docs/api.md)
+def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, extremes, imaginary_extremes, rule, jit,
+                                                          seed):
     rng = np.random.default_rng(seed)
     x = draw(rng, shape, dtype, 10).ravel()
     n = min(len(extremes), x.size)
@@ -69,24 +67,25 @@ def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, extreme
     g = draw(rng, shape, dtype, 1)  # random non-unit cotangents or tangents: rounding order shows
     with jax.enable_x64(True):
         x, g = jnp.asarray(x).astype(dtype), jnp.asarray(g).astype(dtype)
-        ours = RULES[fn, rule, jit](x, g)
+        ours = RULES["sigmoid_jvp", rule, jit](x, g)
         ref = RULES["builtin", rule, jit](x, g)
     for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # JAX's own, for 1e308
+@settings(max_examples=150, deadline=None)
 @given(
     value=st_.one_of(st_.floats(allow_nan=True, allow_infinity=True), st_.sampled_from(EXTREMES),
                      st_.complex_numbers(max_magnitude=1e3)),
-    fn=st_.sampled_from(["sigmoid", "sigmoid_jvp"]),
+    rule=st_.sampled_from(["vjp", "jvp"]),
     jit=st_.booleans(),
     cotangent=st_.floats(-1e3, 1e3),
 )
-def test_python_scalars_stay_weakly_typed_like_builtin(value, fn, jit, cotangent):
+def test_python_scalars_stay_weakly_typed_like_builtin(value, rule, jit, cotangent):
     # A Python scalar is weakly typed: the result must not promote a float16 array, as the built-in's does not.
-    cotangent = type(value)(cotangent)  # a complex input takes a complex cotangent
-    ours, ref = RULES[fn, "vjp", jit](value, cotangent), RULES["builtin", "vjp", jit](value, cotangent)
+    cotangent = type(value)(cotangent)  # a complex input takes a complex cotangent (or tangent)
+    ours, ref = RULES["sigmoid_jvp", rule, jit](value, cotangent), RULES["builtin", rule, jit](value, cotangent)
     for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
         assert a.weak_type == b.weak_type
