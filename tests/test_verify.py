@@ -218,3 +218,11 @@ def test_usage_errors_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["verify", *args])
     assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_json_names_the_gpus_each_framework_sees(tmp_path):
+    torch = pytest.importorskip("torch")
+    assert main(["verify", "--framework", "torch", "--dtype", "float16", "--mode", "sigmoid", "--no-progress",
+                 "--json", str(tmp_path / "v.json")]) == 0
+    seen = json.loads((tmp_path / "v.json").read_text())["accelerators"]["torch"]
+    assert len(seen) == torch.cuda.device_count() and all("CUDA" in name for name in seen)
