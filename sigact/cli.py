@@ -58,7 +58,9 @@ def verify(args: argparse.Namespace, error) -> int:
         known = {name for fw in frameworks if (m := ver._load(fw)[0])
                  for d, missing in m.devices().items() if missing is None for name in m.modes(d)}
         if bad := sorted(set(args.mode) - known):
-            error(f"--mode: unknown {', '.join(bad)}; the installed frameworks have {', '.join(sorted(known))}")
+            # Quoted: several mode names contain a comma ("sigmoid, jit").
+            error(f"--mode: unknown {', '.join(bad)}; the installed frameworks and available devices have "
+                  f"{', '.join(repr(name) for name in sorted(known))}")
     rows = ver.run(planned, full=args.full, progress=Progress(0, enabled=not args.no_progress))
     sys.stdout.write(ver.format_rows(rows))
     if args.json is not None:

@@ -110,10 +110,20 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+def accelerators() -> dict[str, list[str]]:
+    """Per installed framework, the GPUs it sees: a report of a mismatch on a GPU must name the GPU."""
+    found = {}
+    for framework in FRAMEWORKS:
+        module, _ = _load(framework)
+        if module is not None:
+            found[framework] = module.accelerators()
+    return found
+
+
 def write_json(rows: list[Row], path: Path, full: bool) -> None:
     from sigact.report import machine
 
     data = {"results": [row.as_json() for row in rows], "full": full, "machine": machine(),
-            "python": platform.python_version(), "versions": versions()}
+            "accelerators": accelerators(), "python": platform.python_version(), "versions": versions()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")

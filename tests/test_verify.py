@@ -236,3 +236,24 @@ def test_the_recorded_full_run_is_what_the_verification_page_says():
         assert f"| `{r['mode']}`" in page and f"| {round(r['seconds'])} |" in page
     known = {r["mode"]: r["known_differences"] for r in rows if r["known_differences"]}
     assert known == {"sigmoid": 1, "sigmoid_": 1, "create_graph": 1, "jvp": 2}
+
+
+def test_json_names_the_gpus_each_framework_sees(tmp_path):
+    torch = pytest.importorskip("torch")
+    assert main(["verify", "--framework", "torch", "--dtype", "float16", "--mode", "sigmoid", "--no-progress",
+                 "--json", str(tmp_path / "v.json")]) == 0
+    seen = json.loads((tmp_path / "v.json").read_text())["accelerators"]["torch"]
+    assert len(seen) == torch.cuda.device_count() and all("CUDA" in name for name in seen)
+
+
+@pytest.mark.slow  # about 15 s here: generates all 2^32 patterns, without checking them
+def test_the_full_float32_sweep_yields_every_pattern_exactly_once_in_order():
+    # A chunk skipped or repeated anywhere in the middle would pass the first-and-last-chunk tests above.
+    start = 0
+    for patterns in input_chunks("float32", full=True):
+        assert patterns.dtype == np.uint32 and patterns.size == _parity.CHUNK
+        assert int(patterns[0]) == start and int(patterns[-1]) == start + _parity.CHUNK - 1
+        series = _parity.CHUNK * start + _parity.CHUNK * (_parity.CHUNK - 1) // 2  # start + (start+1) + ...
+        assert int(patterns.sum(dtype=np.uint64)) == series
+        start += _parity.CHUNK
+    assert start == 2**32

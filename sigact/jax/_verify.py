@@ -23,6 +23,11 @@ def devices() -> dict[str, str | None]:
     return {"cpu": None, "gpu": gpu}
 
 
+def accelerators() -> list[str]:
+    """The GPUs this run could check, as JAX names them."""
+    return [f"{d.device_kind} ({d.platform})" for d in jax.devices() if d.platform != "cpu"]
+
+
 def array(patterns: np.ndarray, dtype: str, device: jax.Device) -> jax.Array:
     """The bit patterns as an array of ``dtype`` (complex: (n, 2) real and imaginary patterns)."""
     real = {"complex64": jnp.float32, "complex128": jnp.float64}.get(dtype, dtype)

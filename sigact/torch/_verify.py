@@ -24,6 +24,12 @@ def devices() -> dict[str, str | None]:
     return {"cpu": None, "cuda": None if torch.cuda.is_available() else "torch.cuda.is_available() is False"}
 
 
+def accelerators() -> list[str]:
+    """The GPUs this run could check, named as a bug report needs them (name, compute capability, CUDA)."""
+    return [f"{torch.cuda.get_device_name(i)} (sm_{''.join(map(str, torch.cuda.get_device_capability(i)))}, "
+            f"CUDA {torch.version.cuda})" for i in range(torch.cuda.device_count())]
+
+
 def tensor(patterns: np.ndarray, dtype: str, device: str) -> Tensor:
     """The bit patterns as a tensor of ``dtype`` (complex: (n, 2) real and imaginary patterns)."""
     if dtype == "bfloat16":
