@@ -174,11 +174,11 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
         )
     if result["models"]:
         lines += ["", "  Models under jit: XLA temp memory of jit(grad(loss)), and median seconds per step",
-                  f"    {'model':<62}" + f" {'built-in':>9} {'swapped':>9} {'ratio':>6}" * 2]
+                  f"    {'model':<66}" + f" {'built-in':>9} {'swapped':>9} {'ratio':>6}" * 2]
         for m in result["models"]:
             b, t = m["builtin_temp_bytes"], m["builtin_s"]
             lines.append(
-                f"    {m['name']:<62} {human_bytes(b):>9} {human_bytes(m['sigact_temp_bytes']):>9} "
+                f"    {m['name']:<66} {human_bytes(b):>9} {human_bytes(m['sigact_temp_bytes']):>9} "
                 f"{m['sigact_temp_bytes'] / b:>5.2f}x {format_duration(t):>9} {format_duration(m['sigact_s']):>9} "
                 f"{m['sigact_s'] / t:>5.2f}x"
             )
