@@ -39,11 +39,11 @@ from torch import nn  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
 import sigact.jax._measure as jax_measure  # noqa: E402
-import sigact.jax._models as jax_models  # noqa: E402
+import sigact.jax._report_models as jax_models  # noqa: E402
 import sigact.torch as st  # noqa: E402
 import sigact.torch._measure as torch_measure  # noqa: E402
 from sigact import report  # noqa: E402
-from sigact._saved import human_bytes  # noqa: E402
+from sigact._audit_report import human_bytes  # noqa: E402
 from sigact._timing import interleaved_medians, keep_freed_memory, perf_counter_timer  # noqa: E402
 from sigact.report import format_duration  # noqa: E402
 from sigact.torch._measure import _benchmark_timer  # noqa: E402

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 
 import sigact.jax as sj
-from sigact._saved import human_bytes
+from sigact._audit_report import human_bytes
 
 
 class Forecaster(nn.Module):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import sigact
+from sigact._audit_report import human_bytes
 from sigact._progress import Progress
-from sigact._saved import human_bytes
 from sigact._timing import keep_freed_memory
 
 
@@ -33,7 +33,7 @@ class Framework:
 
 FRAMEWORKS = (
     Framework("torch", "PyTorch", "sigact.torch._measure", ("eager", "compile"), "torch.sigmoid"),
-    Framework("jax", "JAX", "sigact.jax._measure", ("jit",), "jax.nn.sigmoid", "sigact.jax._models"),
+    Framework("jax", "JAX", "sigact.jax._measure", ("jit",), "jax.nn.sigmoid", "sigact.jax._report_models"),
 )
 FULL_SIZES = [2**k for k in range(10, 23, 2)]
 QUICK_SIZES = [2**10, 2**16, 2**20]

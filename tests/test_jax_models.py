@@ -8,7 +8,7 @@ jax = pytest.importorskip("jax")
 pytest.importorskip("flax")
 
 from sigact.jax._measure import temp_bytes  # noqa: E402
-from sigact.jax._models import compiled_gradients, flax_rnn, scanned_mlp  # noqa: E402
+from sigact.jax._report_models import compiled_gradients, flax_rnn, scanned_mlp  # noqa: E402
 from tests.helpers import assert_bitwise  # noqa: E402
 
 
@@ -38,9 +38,8 @@ def test_remat_dots_saveable_makes_the_two_equal(activation):
     assert temp_bytes(compiled["sigact"]) == temp_bytes(compiled["builtin"])
 
 
-def test_silu_under_nothing_saveable_costs_memory_swapped_as_documented():
-    # docs/memory.md: the one case where the swap costs temp memory. If this starts failing, the
-    # cost is gone: update the page.
+def test_silu_under_nothing_saveable_costs_no_memory_swapped():
+    # It did cost 13 % while sigmoid_jvp's tangent checkpoint kept the default prevent_cse=True.
     model = scanned_mlp("silu", layers=4, batch=128, width=32, hidden=128, remat="nothing_saveable")
     compiled = compiled_gradients(model)
-    assert temp_bytes(compiled["sigact"]) > temp_bytes(compiled["builtin"])
+    assert temp_bytes(compiled["sigact"]) <= temp_bytes(compiled["builtin"])

@@ -43,7 +43,7 @@ def test_metadata_passes_twine_check(dist):
 def test_wheel_ships_py_typed_and_the_package_but_not_the_tests(dist):
     names = zipfile.ZipFile(dist[1]).namelist()
     assert "sigact/py.typed" in names
-    assert {"sigact/torch/_function.py", "sigact/jax/_swap.py", "sigact/cli.py"} <= set(names)
+    assert {"sigact/torch/_autograd.py", "sigact/jax/_swap.py", "sigact/cli.py"} <= set(names)
     assert not [n for n in names if n.startswith(("tests/", "docs/", "examples/"))]
 
 

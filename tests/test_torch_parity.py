@@ -186,9 +186,9 @@ def test_any_shape_stride_dtype_and_extreme_value_matches_builtin(shape, dtype, 
 
 @pytest.mark.parametrize("dtype", REAL_DTYPES, ids=str)
 def test_large_tensors_take_the_cache_blocked_backward_and_stay_bitwise_equal(dtype):
-    from sigact.torch import _function
+    from sigact.torch import _backward
 
-    n = _function._CHUNKED_FROM + 12_345  # not a whole number of chunks
+    n = _backward._CHUNKED_FROM + 12_345  # not a whole number of chunks
     x = (torch.randn(n, dtype=torch.float64) * 8).to(dtype)
     x[:4] = torch.tensor([float("nan"), float("inf"), -float("inf"), 1e4])
     grad = torch.randn(n, dtype=torch.float64).to(dtype)

@@ -123,9 +123,9 @@ def test_a_chunk_of_the_full_float32_sweep_is_bitwise_equal(framework, mode):
 
 def test_verify_exits_1_on_a_backward_with_the_wrong_rounding_order(monkeypatch, capsys):
     pytest.importorskip("torch")
-    from sigact.torch import _function
+    from sigact.torch import _autograd
 
-    monkeypatch.setattr(_function, "sigmoid_grad", lambda grad, y: grad * (y * (1 - y)))
+    monkeypatch.setattr(_autograd, "sigmoid_grad", lambda grad, y: grad * (y * (1 - y)))
     assert main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float32", "--mode", "sigmoid",
                  "--no-progress"]) == 1
     out = capsys.readouterr().out
@@ -137,15 +137,15 @@ def test_verify_exits_1_on_a_backward_with_the_wrong_rounding_order(monkeypatch,
 
 def test_verify_exits_1_on_a_forward_one_bit_off(monkeypatch, capsys):
     torch = pytest.importorskip("torch")
-    from sigact.torch import _function
+    from sigact.torch import _autograd
 
-    original = _function.SigmoidFunction.forward
+    original = _autograd.SigmoidFunction.forward
 
     def one_bit_up(x):
         y = original(x)
         return torch.nextafter(y, torch.full_like(y, 2.0)) if y.dtype == torch.float32 else y
 
-    monkeypatch.setattr(_function.SigmoidFunction, "forward", staticmethod(one_bit_up))
+    monkeypatch.setattr(_autograd.SigmoidFunction, "forward", staticmethod(one_bit_up))
     assert main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float32", "--mode", "sigmoid",
                  "--no-progress"]) == 1
     out = capsys.readouterr().out

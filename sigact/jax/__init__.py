@@ -2,12 +2,14 @@
 
 * ``sigmoid``: a ``jax.custom_vjp`` with a hand-written backward rule (reverse mode).
 * ``sigmoid_jvp``: a ``jax.custom_jvp`` with the same single residual that also works in forward mode.
+* ``tanh``: ``jnp.tanh`` with a forward-mode rule whose only residual is the output.
+* ``swap(fun)``: ``fun`` with every ``lax.logistic`` and ``lax.tanh`` inside it running sigact's rules.
 * ``swap_sigmoid(fun)``: ``fun`` with every ``lax.logistic`` inside it running ``sigmoid_jvp``.
 * ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
 """
 
+from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit
-from sigact.jax._function import sigmoid, sigmoid_jvp
-from sigact.jax._swap import swap_sigmoid
+from sigact.jax._swap import swap, swap_sigmoid
 
-__all__ = ["audit", "sigmoid", "sigmoid_jvp", "swap_sigmoid"]
+__all__ = ["audit", "sigmoid", "sigmoid_jvp", "swap", "swap_sigmoid", "tanh"]

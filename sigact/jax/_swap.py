@@ -28,16 +28,28 @@ from jax import lax
 from jax.extend import core
 from jax.extend import source_info_util as source_info
 
-from sigact.jax._function import sigmoid_jvp
+from sigact.jax._activations import sigmoid_jvp, tanh
 
 # Calls of a user's own custom rules: their primal bodies are theirs, and left as written.
 _CUSTOM_RULES = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
 
 
-def _swappable(eqn: core.JaxprEqn) -> bool:
-    """A ``logistic`` that sigact reproduces bit for bit: the default accuracy (``HIGHEST``
-    differentiates through σ(−x), which needs the input, so it keeps the built-in)."""
-    return eqn.primitive is lax.logistic_p and eqn.params.get("accuracy") is None
+# Each primitive sigact has an output-only rule for, by the keyword of ``swap`` that turns it on. Adding an
+# activation is one row here.
+RULES: dict[str, tuple[core.Primitive, Callable[[Any], Any]]] = {
+    "sigmoid": (lax.logistic_p, sigmoid_jvp),
+    "tanh": (lax.tanh_p, tanh),
+}
+Rules = frozenset  # of primitives to swap
+
+
+def _swappable(eqn: core.JaxprEqn, rules: Rules) -> bool:
+    """An activation that sigact reproduces bit for bit: the default accuracy (``HIGHEST``
+    differentiates through the input, e.g. σ(x)·σ(−x), so it keeps the built-in)."""
+    return eqn.primitive in rules and eqn.params.get("accuracy") is None
+
+
+_RULE_OF = {primitive: rule for primitive, rule in RULES.values()}
 
 
 def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
@@ -48,16 +60,17 @@ def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
             if isinstance(v, (core.Jaxpr, core.ClosedJaxpr))]
 
 
-def _contains_logistic(jaxpr: core.Jaxpr) -> bool:
+def _contains_swappable(jaxpr: core.Jaxpr, rules: Rules) -> bool:
     return any(
-        _swappable(eqn)
-        or (eqn.primitive.name not in _CUSTOM_RULES and any(map(_contains_logistic, _jaxprs_in(eqn.params))))
+        _swappable(eqn, rules)
+        or (eqn.primitive.name not in _CUSTOM_RULES
+            and any(_contains_swappable(j, rules) for j in _jaxprs_in(eqn.params)))
         for eqn in jaxpr.eqns
     )
 
 
-def _evaluate(jaxpr: core.Jaxpr, consts: list[Any], *args: Any) -> list[Any]:
-    """``jax.core.eval_jaxpr`` with sigact at each logistic and swapped sub-jaxprs elsewhere."""
+def _evaluate(rules: Rules, jaxpr: core.Jaxpr, consts: list[Any], *args: Any) -> list[Any]:
+    """``jax.core.eval_jaxpr`` with sigact's rule at each swappable activation, swapped sub-jaxprs elsewhere."""
     env: dict[core.Var, Any] = {}
 
     def read(v: Any) -> Any:
@@ -69,14 +82,14 @@ def _evaluate(jaxpr: core.Jaxpr, consts: list[Any], *args: Any) -> list[Any]:
         invals = [read(v) for v in eqn.invars]
         name_stack = source_info.current_name_stack() + eqn.source_info.name_stack
         with source_info.user_context(eqn.source_info.traceback, name_stack=name_stack), eqn.ctx.manager:
-            if _swappable(eqn):
-                outvals = [sigmoid_jvp(*invals)]
-            elif eqn.primitive.name == "shard_map" and _contains_logistic(eqn.params["jaxpr"]):
-                outvals = _shard_map(eqn, invals)
+            if _swappable(eqn, rules):
+                outvals = [_RULE_OF[eqn.primitive](*invals)]
+            elif eqn.primitive.name == "shard_map" and _contains_swappable(eqn.params["jaxpr"], rules):
+                outvals = _shard_map(rules, eqn, invals)
             else:
-                params = eqn.params if eqn.primitive.name in _CUSTOM_RULES else _swapped_params(eqn)
+                params = eqn.params if eqn.primitive.name in _CUSTOM_RULES else _swapped_params(rules, eqn)
                 if params is None:  # an open body whose rewrite needs constants: jax.checkpoint again
-                    outvals = _checkpoint(eqn, invals)
+                    outvals = _checkpoint(rules, eqn, invals)
                 else:
                     outvals = _bind(eqn.primitive, invals, params)
                     outvals = outvals if eqn.primitive.multiple_results else [outvals]
@@ -91,64 +104,66 @@ def _bind(primitive: core.Primitive, args: list[Any], params: dict[str, Any]) ->
     return primitive.bind(*subfuns, *args, **bind_params)
 
 
-# Original (Closed)Jaxpr -> its rewrite. Weak keys: the entry goes when JAX drops the original.
+# Original (Closed)Jaxpr -> {rules: its rewrite}. Weak keys: the entry goes when JAX drops the original.
 _rewritten: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _NEEDS_CONSTANTS = object()
 
 
-def swapped_jaxpr(closed: core.ClosedJaxpr) -> core.ClosedJaxpr:
+def swapped_jaxpr(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
     """The rewrite of ``closed``: same input and output types (weak types included), sigact inside."""
-    if (hit := _rewritten.get(closed)) is not None:
+    if (hit := _rewritten.get(closed, {}).get(rules)) is not None:
         return hit
     in_avals = [v.aval for v in closed.jaxpr.invars]
-    new = jax.make_jaxpr(functools.partial(_evaluate, closed.jaxpr, closed.consts))(*in_avals)
+    new = jax.make_jaxpr(functools.partial(_evaluate, rules, closed.jaxpr, closed.consts))(*in_avals)
     if new.in_avals != in_avals or new.out_avals != closed.out_avals:
         raise RuntimeError(
             f"sigact.jax.swap_sigmoid changed a jaxpr's types: {in_avals} -> {closed.out_avals} became "
             f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it."
         )
-    _rewritten[closed] = new
+    _rewritten.setdefault(closed, {})[rules] = new
     return new
 
 
-def _swapped_open(jaxpr: core.Jaxpr) -> core.Jaxpr | None:
+def _swapped_open(jaxpr: core.Jaxpr, rules: Rules) -> core.Jaxpr | None:
     """The rewrite of an open jaxpr (a ``checkpoint`` body), or None if it needs constants."""
-    if jaxpr not in _rewritten:
-        new = swapped_jaxpr(core.ClosedJaxpr(jaxpr, []))
-        _rewritten[jaxpr] = _NEEDS_CONSTANTS if new.consts else new.jaxpr
-    hit = _rewritten[jaxpr]
+    known = _rewritten.setdefault(jaxpr, {})
+    if rules not in known:
+        new = swapped_jaxpr(core.ClosedJaxpr(jaxpr, []), rules)
+        known[rules] = _NEEDS_CONSTANTS if new.consts else new.jaxpr
+    hit = known[rules]
     return None if hit is _NEEDS_CONSTANTS else hit
 
 
-def _swapped_params(eqn: core.JaxprEqn) -> dict[str, Any] | None:
-    """``eqn.params`` with each jaxpr-valued parameter that holds a logistic rewritten; the rest as is."""
+def _swapped_params(rules: Rules, eqn: core.JaxprEqn) -> dict[str, Any] | None:
+    """``eqn.params`` with each jaxpr-valued parameter that holds a swappable activation rewritten; the
+    rest as is."""
     params = dict(eqn.params)
     for key, value in eqn.params.items():
-        if isinstance(value, core.ClosedJaxpr) and _contains_logistic(value.jaxpr):
-            params[key] = swapped_jaxpr(value)
-        elif isinstance(value, core.Jaxpr) and _contains_logistic(value):
-            params[key] = _swapped_open(value)
+        if isinstance(value, core.ClosedJaxpr) and _contains_swappable(value.jaxpr, rules):
+            params[key] = swapped_jaxpr(value, rules)
+        elif isinstance(value, core.Jaxpr) and _contains_swappable(value, rules):
+            params[key] = _swapped_open(value, rules)
             if params[key] is None:
                 return None
         elif isinstance(value, tuple) and any(
-            isinstance(v, core.ClosedJaxpr) and _contains_logistic(v.jaxpr) for v in value
+            isinstance(v, core.ClosedJaxpr) and _contains_swappable(v.jaxpr, rules) for v in value
         ):
-            params[key] = tuple(swapped_jaxpr(v) if isinstance(v, core.ClosedJaxpr) else v for v in value)
+            params[key] = tuple(swapped_jaxpr(v, rules) if isinstance(v, core.ClosedJaxpr) else v for v in value)
     return params
 
 
-def _checkpoint(eqn: core.JaxprEqn, args: list[Any]) -> list[Any]:
-    body = functools.partial(_evaluate, eqn.params["jaxpr"], [])
+def _checkpoint(rules: Rules, eqn: core.JaxprEqn, args: list[Any]) -> list[Any]:
+    body = functools.partial(_evaluate, rules, eqn.params["jaxpr"], [])
     return jax.checkpoint(body, prevent_cse=eqn.params["prevent_cse"], policy=eqn.params["policy"])(*args)
 
 
-def _shard_map(eqn: core.JaxprEqn, args: list[Any]) -> list[Any]:
+def _shard_map(rules: Rules, eqn: core.JaxprEqn, args: list[Any]) -> list[Any]:
     # The body names mesh axes (psum over "batch", say) that are bound only inside a shard_map, so
     # it cannot be traced on its own: call shard_map again and let it trace the swapped body there.
     p = eqn.params
 
     def body(*shards: Any) -> tuple[Any, ...]:
-        return tuple(_evaluate(p["jaxpr"], [], *shards))
+        return tuple(_evaluate(rules, p["jaxpr"], [], *shards))
 
     manual = p["newly_manual_axes"] if "newly_manual_axes" in p else p["manual_axes"]  # the name before jax 0.9
     mapped = jax.shard_map(body, mesh=p["mesh"], in_specs=p["in_specs"], out_specs=p["out_specs"],
@@ -195,7 +210,7 @@ class _Traced:
         return jax.tree.unflatten(self.out_tree, leaves)
 
 
-def _trace(tree: Any, static: list[tuple[int, Any]], avals: list[Any]) -> _Traced:
+def _trace(rules: Rules, tree: Any, static: list[tuple[int, Any]], avals: list[Any]) -> _Traced:
     out: dict[str, Any] = {}
 
     def flat(*arrays: Any) -> list[Any]:
@@ -208,7 +223,70 @@ def _trace(tree: Any, static: list[tuple[int, Any]], avals: list[Any]) -> _Trace
         return [leaf for leaf in out_leaves if _is_array(leaf)]
 
     closed = jax.make_jaxpr(flat)(*avals)
-    return _Traced(swapped_jaxpr(closed), out["tree"], out["static"])
+    return _Traced(swapped_jaxpr(closed, rules), out["tree"], out["static"])
+
+
+def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) -> Callable[..., Any]:
+    r"""``fun``, with every activation sigact has an output-only rule for running that rule.
+
+    The one call for a recurrent model: each ``lax.logistic`` becomes :func:`~sigact.jax.sigmoid_jvp`
+    and each ``lax.tanh`` becomes :func:`~sigact.jax.tanh`, however deep inside ``fun`` they sit (see
+    :func:`swap_sigmoid` for the constructs reached and how arguments are traced). An LSTM or GRU has
+    both beside each other in every step, so inside a ``lax.scan`` this keeps one stacked buffer fewer per
+    sigmoid gate and per tanh. Values and gradients are bitwise unchanged. One keyword per activation turns
+    its rule off; ``swap(fun, tanh=False)`` is ``swap_sigmoid(fun)``.
+
+    Args:
+        fun: the function (or callable pytree, such as an Equinox module) to transform.
+        sigmoid: swap ``lax.logistic`` (``jax.nn.sigmoid``, ``silu``, ``glu``, gates).
+        tanh: swap ``lax.tanh`` (``jnp.tanh``, ``jax.nn.tanh``, cell outputs).
+
+    Returns:
+        A function with ``fun``'s signature.
+
+    Raises:
+        TypeError: if ``fun`` is not callable.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, sigact.jax as sj
+        >>> def cell(c, xs):
+        ...     step = lambda c, x: (jax.nn.sigmoid(x) * c + jnp.tanh(x), None)
+        ...     return jax.lax.scan(step, c, xs)[0].sum()
+        >>> c, xs = jnp.zeros(4), jnp.ones((16, 4))
+        >>> bool(jnp.array_equal(jax.grad(sj.swap(cell))(c, xs), jax.grad(cell)(c, xs)))
+        True
+        >>> sj.audit(cell, c, xs).total_bytes, sj.audit(sj.swap(cell), c, xs).total_bytes
+        (1280, 768)
+    """
+    rules = Rules(primitive for name, (primitive, _) in RULES.items() if {"sigmoid": sigmoid, "tanh": tanh}[name])
+    return _swapped(fun, rules, "swap")
+
+
+def _swapped(fun: Callable[..., Any], rules: Rules, name: str) -> Callable[..., Any]:
+    if not callable(fun):
+        raise TypeError(
+            f"{name} expects a callable (a function, a bound method such as model.apply, or an "
+            f"Equinox module), got {type(fun).__name__}: {fun!r}"
+        )
+    cache: dict[Any, _Traced] = {}
+
+    @functools.wraps(fun)
+    def swapped(*args: Any, **kwargs: Any) -> Any:
+        leaves, tree = jax.tree.flatten((fun, args, kwargs))
+        arrays = [leaf for leaf in leaves if _is_array(leaf)]
+        static = [(i, leaf) for i, leaf in enumerate(leaves) if not _is_array(leaf)]
+        avals = [jax.typeof(a) for a in arrays]
+        key = (tree, tuple((i, _Static(v)) for i, v in static), tuple(avals))
+        traced = cache.get(key)
+        if traced is None:
+            traced = _trace(rules, tree, static, avals)
+            # A function that closes over another transform's tracers (``jax.grad`` of a closure
+            # that calls this) holds them as constants: such a trace is valid for this call only.
+            if not any(isinstance(c, jax.core.Tracer) for c in traced.jaxpr.consts):
+                cache[key] = traced
+        return traced(arrays)
+
+    return swapped
 
 
 def swap_sigmoid(fun: Callable[..., Any]) -> Callable[..., Any]:
@@ -271,27 +349,4 @@ def swap_sigmoid(fun: Callable[..., Any]) -> Callable[..., Any]:
         >>> bool(jnp.array_equal(y, rnn.apply(variables, jnp.ones((2, 5, 3)))))
         True
     """
-    if not callable(fun):
-        raise TypeError(
-            f"swap_sigmoid expects a callable (a function, a bound method such as model.apply, or an "
-            f"Equinox module), got {type(fun).__name__}: {fun!r}"
-        )
-    cache: dict[Any, _Traced] = {}
-
-    @functools.wraps(fun)
-    def swapped(*args: Any, **kwargs: Any) -> Any:
-        leaves, tree = jax.tree.flatten((fun, args, kwargs))
-        arrays = [leaf for leaf in leaves if _is_array(leaf)]
-        static = [(i, leaf) for i, leaf in enumerate(leaves) if not _is_array(leaf)]
-        avals = [jax.typeof(a) for a in arrays]
-        key = (tree, tuple((i, _Static(v)) for i, v in static), tuple(avals))
-        traced = cache.get(key)
-        if traced is None:
-            traced = _trace(tree, static, avals)
-            # A function that closes over another transform's tracers (``jax.grad`` of a closure
-            # that calls this) holds them as constants: such a trace is valid for this call only.
-            if not any(isinstance(c, jax.core.Tracer) for c in traced.jaxpr.consts):
-                cache[key] = traced
-        return traced(arrays)
-
-    return swapped
+    return _swapped(fun, Rules({lax.logistic_p}), "swap_sigmoid")

@@ -5,7 +5,8 @@ The chain, each layer thin and calling the one below:
 """
 
 from sigact.torch._audit import audit
-from sigact.torch._function import SigmoidFunction, sigmoid_grad
+from sigact.torch._autograd import SigmoidFunction
+from sigact.torch._backward import sigmoid_grad
 from sigact.torch._functional import sigmoid, sigmoid_
 from sigact.torch._mode import SigmoidMode
 from sigact.torch._module import Sigmoid, swap_sigmoid

@@ -6,7 +6,7 @@ import torch
 import torch.autograd.forward_ad as forward_ad
 from torch import Tensor
 
-from sigact.torch._function import (
+from sigact.torch._autograd import (
     CompilableSigmoidFunction,
     CompilableSigmoidInplaceFunction,
     SigmoidFunction,

@@ -12,7 +12,7 @@ from torch import Tensor
 
 import sigact.torch as st
 from sigact._parity import COMPLEX_DTYPES, DTYPES, REAL_DTYPES, Mode, Outcome
-from sigact.torch import _function
+from sigact.torch import _backward
 
 # torch.compile is checked on a sample of this many float32 and float64 inputs (all of float32 with
 # --full): every chunk compiles afresh.
@@ -59,11 +59,11 @@ def _forward_mode(fn: Callable[[Tensor], Tensor], x: Tensor, t: Tensor):
 
 @contextlib.contextmanager
 def _without_triton() -> Iterator[None]:
-    _function.TRITON_ENABLED = False
+    _backward.TRITON_ENABLED = False
     try:
         yield
     finally:
-        _function.TRITON_ENABLED = True
+        _backward.TRITON_ENABLED = True
 
 
 def _compiled(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:

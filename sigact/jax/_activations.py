@@ -1,9 +1,13 @@
-"""Two output-saving sigmoids with jax.nn.sigmoid's values: ``sigmoid`` (a VJP rule), ``sigmoid_jvp`` (a JVP rule)."""
+"""Output-saving activations with the built-ins' values: ``sigmoid`` (a VJP rule), ``sigmoid_jvp`` and ``tanh``
+(JVP rules)."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
-from jax import Array
+from jax import Array, lax
+from jax._src.numpy.util import promote_args_inexact
 from jax.typing import ArrayLike
 
 
@@ -129,7 +133,9 @@ def sigmoid_jvp(x: ArrayLike) -> Array:
     return jax.nn.sigmoid(x)
 
 
-@jax.checkpoint
+# prevent_cse=False: under a user's remat policy (nothing_saveable) the default barrier kept an extra
+# copy alive; the factor is cheap to recompute and XLA may share it.
+@functools.partial(jax.checkpoint, prevent_cse=False)
 def _tangent(x_dot: Array, y: Array) -> Array:
     return x_dot * (y * (1 - y))
 
@@ -139,3 +145,66 @@ def _sigmoid_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Ar
     (x,), (x_dot,) = primals, tangents
     y = sigmoid_jvp(x)
     return y, _tangent(x_dot, y)
+
+
+@jax.custom_jvp
+def _tanh(x: Array) -> Array:
+    return lax.tanh(x)
+
+
+# The tangent splits as JAX's own rule does, (ẋ + ẋ·y)·(1 − y): the sum stays in the linear graph,
+# so its transpose adds the two cotangent terms into x's one at a time, as the built-in's does, and only
+# the product with (1 − y) is recomputed from y. A rule that returned the whole tangent (a custom_vjp,
+# or all of it under the checkpoint) rounds differently wherever x has other uses.
+@functools.partial(jax.checkpoint, prevent_cse=False)
+def _times_one_minus(b: Array, y: Array) -> Array:
+    return b * (1 - y)
+
+
+@_tanh.defjvp
+def _tanh_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    (x,), (x_dot,) = primals, tangents
+    y = _tanh(x)
+    return y, _times_one_minus(x_dot + x_dot * y, y)
+
+
+@functools.partial(jax.jit, inline=True)
+def tanh(x: ArrayLike) -> Array:
+    r"""tanh(x), elementwise, keeping only its output for the backward pass.
+
+    JAX's ``jnp.tanh`` differentiates through ``lax.tanh``, whose rule is
+
+    .. math::  \dot y = (\dot x + \dot x \cdot y) \cdot (1 - y), \qquad y = \tanh x,
+
+    that is ẋ·(1 + y)(1 − y) = ẋ·(1 − y²). Reverse mode keeps y and the factor (1 − y): two buffers where
+    one would do, and inside a ``lax.scan`` both are stacked for every step. Here the product with (1 − y)
+    is computed inside a ``jax.checkpoint`` of (ẋ + ẋ·y, y), so y is the only residual and (1 − y) is
+    recomputed in the backward pass. The sum ẋ + ẋ·y stays outside, so the transposed rule adds its two
+    cotangent terms into x's as the built-in does: values, JVPs and VJPs are bitwise equal to
+    ``jnp.tanh``'s in every floating and complex dtype, eagerly and under ``jit``, including where x has
+    other uses (an LSTM's cell state). Like ``jnp.tanh`` it is a ``jit(inline=True)`` function, so eagerly
+    it runs fused, as the built-in does, and integers are promoted to floats.
+
+    There is no ``custom_vjp`` variant: a backward rule returns the sum of both terms at once, which
+    rounds differently from the built-in wherever x feeds anything else, so none can be bitwise.
+
+    Args:
+        x: an array or a Python scalar (weakly typed, as in the built-in).
+
+    Returns:
+        tanh(x), with ``jnp.tanh``'s shape and dtype.
+
+    Examples:
+        The derivative at 0 is 1 − tanh²(0) = 1, and the only residual is the output:
+
+        >>> import jax, jax.numpy as jnp
+        >>> from sigact.jax import tanh
+        >>> jax.grad(tanh)(0.0)
+        Array(1., dtype=float32, weak_type=True)
+        >>> import sigact.jax as sj
+        >>> [e.origin for e in sj.audit(tanh, jnp.zeros(3)).entries]
+        ['output']
+        >>> [e.origin for e in sj.audit(jnp.tanh, jnp.zeros(3)).entries]
+        ['output', 'intermediate']
+    """
+    return _tanh(*promote_args_inexact("tanh", x))

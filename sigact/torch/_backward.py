@@ -1,9 +1,8 @@
-"""The autograd Functions: the forward is the built-in kernel, the backward is σ′ = σ(1 − σ) by hand."""
+"""The sigmoid's derivative from its output alone, σ′ = y(1 − y), in each evaluation order the built-in uses."""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -122,91 +121,9 @@ def compiled_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     return grad * (y * (1 - y)).conj_physical()
 
 
-def _sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:
+def sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:
     # Forward mode is the backward formula read as J·t. For complex inputs the Jacobian is
     # σ′ itself, not its conjugate, hence the two conjugations (exact, so no rounding changes).
     if tangent.is_complex():
         return sigmoid_grad(tangent.conj(), y).conj()
     return sigmoid_grad(tangent, y)
-
-
-class SigmoidFunction(torch.autograd.Function):
-    r"""σ(x) = 1 / (1 + e^{−x}) as an autograd Function that saves only its output.
-
-    ``forward`` runs the framework's own sigmoid kernel, so values are the built-in's bit for bit.
-    ``setup_context`` saves the output ``y`` through ``save_for_backward`` (so an in-place change
-    to ``y`` after the forward makes backward raise, never return a wrong gradient), and
-    ``backward`` computes ``grad · (1 − y) · y`` by hand; see :func:`sigmoid_grad`.
-
-    It supports double backward, forward-mode AD (``jvp``) and ``torch.func`` transforms
-    (``generate_vmap_rule``). Call it through :func:`sigact.torch.sigmoid`, which also picks the
-    variant that ``torch.compile`` can trace.
-
-    >>> x = torch.tensor([0.0, 2.0], requires_grad=True)
-    >>> y = SigmoidFunction.apply(x)
-    >>> y.sum().backward()
-    >>> torch.equal(x.grad, y.detach() * (1 - y.detach()))
-    True
-    """
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: Tensor) -> Tensor:
-        return torch.sigmoid(x)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return sigmoid_grad(grad, y)
-
-    @staticmethod
-    def jvp(ctx: Any, tangent: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return _sigmoid_jvp(tangent, y)
-
-
-class SigmoidInplaceFunction(SigmoidFunction):
-    """The in-place form: the input's memory becomes the output, marked dirty for autograd.
-
-    The saved output is the input tensor itself, so nothing new is allocated for backward either.
-    """
-
-    @staticmethod
-    def forward(x: Tensor) -> Tensor:
-        x.sigmoid_()
-        return x  # the input object itself: Dynamo only traces mark_dirty on inputs returned as-is
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
-        ctx.mark_dirty(inputs[0])
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
-
-    @staticmethod
-    def jvp(ctx: Any, tangent: Tensor) -> Tensor:
-        # The input was changed in place, so forward AD wants its tangent changed in place too.
-        (y,) = ctx.saved_tensors
-        return tangent.copy_(_sigmoid_jvp(tangent, y))
-
-
-# TorchDynamo refuses to trace an autograd.Function that defines `jvp` ("Unsupported custom
-# jvp"). Under torch.compile the functional forms swap in these variants, which have no jvp (so
-# no graph break) and take the compiled built-in's evaluation order; eager code keeps forward mode.
-class CompilableSigmoidFunction(SigmoidFunction):
-    jvp = staticmethod(torch.autograd.Function.jvp)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return compiled_sigmoid_grad(grad, y)
-
-
-class CompilableSigmoidInplaceFunction(SigmoidInplaceFunction):
-    jvp = staticmethod(torch.autograd.Function.jvp)
-    backward = staticmethod(CompilableSigmoidFunction.backward)
