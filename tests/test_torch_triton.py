@@ -20,7 +20,10 @@ def test_triton_kernel_matches_the_builtin_cuda_rounding_under_the_interpreter()
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 4 * 4 + 5 and all(line.startswith("ok ") for line in lines)
+    # 16 dtypes x sizes, 5 refusals, 4 NaN payload sets, 2 bfloat16 rounding, 3 offsets, 1 launch past 2^31
+    assert len(lines) == 16 + 5 + 4 + 2 + 3 + 1 and all(line.startswith("ok ") for line in lines)
+    assert "ok CUDA's canonical NaN 0x7FFFFFFF stays NaN in bfloat16" in lines
+    assert "ok float16 kernel around element 2^31" in lines
 
 
 def test_cpu_backward_never_imports_triton():
