@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 
-.PHONY: report verify test bench figures dist check-deps test-min-jax clean
+.PHONY: report verify test bench figures dist check-deps test-min-jax gpu-check clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python docs/make_figures.py
+
+# On a machine with an NVIDIA GPU: verify on CUDA, the CUDA tests, the Triton kernel's throughput and
+# JAX on the GPU, in a few minutes (benchmarks/gpu_check.py); writes docs/results/gpu-*.json and the
+# GPU section of docs/benchmarks.md. Exits 2, having run nothing, where there is no GPU.
+# GPU_PYTHON: a Python that already has a CUDA torch, triton and pytest, used instead of .venv (for a
+# GPU machine without internet, where .venv cannot be set up):
+#     make gpu-check GPU_PYTHON=python3
+GPU_PYTHON ?=
+gpu-check: $(if $(GPU_PYTHON),,$(STAMP))
+	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(or $(GPU_PYTHON),$(BIN)/python) benchmarks/gpu_check.py $(ARGS)
 
 # The sdist and the wheel, built from the sdist, with their metadata checked.
 dist: $(STAMP)

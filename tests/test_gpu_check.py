@@ -1,0 +1,129 @@
+"""``make gpu-check`` (benchmarks/gpu_check.py) and the GPU section of docs/benchmarks.md it renders."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the two scripts import each other as siblings
+import gpu_check  # noqa: E402
+import gpu_page  # noqa: E402
+
+
+def test_the_gpu_section_of_the_benchmarks_page_is_rendered_from_the_results_files():
+    assert gpu_page.main(["--check"]) == 0, "run: python benchmarks/gpu_page.py"
+
+
+def test_with_no_results_the_section_says_no_gpu_has_run_it_and_shows_the_command(tmp_path):
+    section = gpu_page.render(gpu_page.load(tmp_path))
+    assert "**No GPU has run this check yet**" in section
+    assert "\nmake gpu-check " in section and "###" not in section
+
+
+def test_throughput_counts_bytes_read_and_written_and_ratios_per_round():
+    # float32, 2^20 elements (4 MiB a tensor): a copy moves 2 tensors, a backward 3.
+    times = {"copy": [0.004, 0.002, 0.003], "built-in": [0.004, 0.004, 0.008], "triton": [0.004, 0.003, 0.004]}
+    row = gpu_check.throughput_row("float32", 20, 4, times, bitwise=True)
+    mib = 4 * 2**20
+    assert row["ms"] == {"copy": 0.003, "built-in": 0.004, "triton": 0.004}
+    assert row["gb_per_s"]["copy"] == round(2 * mib / 3e-6 / 1e9, 1)
+    assert row["gb_per_s"]["triton"] == row["gb_per_s"]["built-in"] == round(3 * mib / 4e-6 / 1e9, 1)
+    assert row["triton_of_copy_bandwidth"] == round((3 / 4) / (2 / 3), 3)
+    # Ratios of the same round: 1, 0.75, 0.5; their median, and their range.
+    assert row["triton_over_builtin"] == 0.75 and row["triton_over_builtin_range"] == [0.5, 1.0]
+
+
+def test_a_results_file_is_rendered_with_its_machine_steps_and_throughput(tmp_path):
+    # Made-up figures for the renderer alone; only gpu_check.py writes docs/results.
+    row = gpu_check.throughput_row("bfloat16", 24, 2, {"copy": [0.02], "built-in": [0.04], "triton": [0.03]}, True)
+    run = {
+        "command": "make gpu-check", "seconds": 200.0, "passed": False,
+        "machine": {"gpu": "Test GPU", "compute_capability": "9.0", "gpu_memory_gib": 10.0, "multiprocessors": 2,
+                    "driver": "1.2", "cuda": "13.0", "host": {"cpu": "a CPU"}, "python": "3.12.3",
+                    "versions": {"torch": "2.11.0", "triton": "3.6.0", "jax": None, "jaxlib": None, "sigact": "0.1.0"},
+                    "commit": "abc1234", "date": "2026-12-01 00:00 UTC"},
+        "steps": {"verify_torch": {"status": "passed", "inputs": 1000, "modes": ["sigmoid", "sigmoid, no Triton"],
+                                   "seconds": 9.0},
+                  "cuda_tests": {"status": "failed", "passed": 4, "failed": 1, "skipped": 0, "seconds": 3.0},
+                  "throughput": {"status": "passed", "rows": [row], "rounds": 15, "seconds": 30.0},
+                  "verify_jax": {"status": "skipped", "reason": "no CUDA jaxlib"}},
+    }
+    (tmp_path / "gpu-test-gpu.json").write_text(json.dumps(run))
+    section = gpu_page.render(gpu_page.load(tmp_path))
+    assert "### Test GPU, 2026-12-01 00:00 UTC" in section and "driver 1.2, CUDA 13.0" in section
+    assert "`make gpu-check`: **FAILED**" in section
+    assert "- CUDA tests: **failed** (4 passed, 1 failed, 0 skipped" in section
+    assert "jax --device gpu`: **skipped** (no CUDA jaxlib)" in section
+    # 2^24 bfloat16 = 32 MiB a tensor: copy 2 x 32 MiB in 0.02 ms, Triton 3 x 32 MiB in 0.03 ms.
+    assert "| bfloat16 | 2^24 | 3355 GB/s | 2517 GB/s | 3355 GB/s | 1.00 | 0.750 (0.750–0.750) | yes |" in section
+    assert "No GPU has run" not in section
+
+
+def test_rendering_refuses_a_page_without_the_section_markers():
+    with pytest.raises(ValueError, match="no GPU section"):
+        gpu_page.replace_section("# A page\n", gpu_page.render([]))
+
+
+def test_the_cuda_tests_step_selects_the_files_that_mention_cuda():
+    files = gpu_check.cuda_test_files()
+    assert "tests/test_torch_triton.py" in files and "tests/test_gpu_check.py" in files
+    assert "tests/test_jax_parity.py" not in files
+
+
+def test_the_pytest_step_counts_outcomes_and_fails_when_nothing_passed():
+    # (No "cuda" in this test's name: the step it runs must not select it again.)
+    files = ["tests/test_gpu_check.py"]
+    ran = gpu_check.cuda_tests(120, files, keyword="rendered_from or refuses_a_page")
+    assert ran["status"] == "passed" and (ran["passed"], ran["failed"], ran["skipped"]) == (2, 0, 0)
+    assert {t["outcome"] for t in ran["tests"]} == {"passed"} and len(ran["tests"]) == 2
+    nothing = gpu_check.cuda_tests(120, files, keyword="no_test_is_named_so")
+    assert nothing["status"] == "failed" and nothing["passed"] == 0 and nothing["exit_code"] == 5
+
+
+def test_the_verify_step_records_rows_and_needs_the_no_triton_mode(monkeypatch):
+    pytest.importorskip("torch")
+    step = gpu_check.verify("torch", "cpu", 300, only=("--dtype", "bfloat16", "--mode", "sigmoid"))
+    assert step["status"] == "passed" and step["modes"] == ["sigmoid"] and step["inputs"] >= 2**16
+    # On CUDA the torch step must also have checked the tensor-op path: without it, it fails.
+    monkeypatch.setattr(gpu_check, "verify", lambda *args, **kwargs: dict(step))
+    assert gpu_check.verify_torch(300)["status"] == "failed"
+    monkeypatch.setattr(gpu_check, "verify", lambda *args, **kwargs: {**step, "modes": ["sigmoid, no Triton"]})
+    assert gpu_check.verify_torch(300)["status"] == "passed"
+
+
+def test_gpu_check_without_a_gpu_exits_2_says_why_and_writes_nothing(tmp_path):
+    page = tmp_path / "benchmarks.md"
+    page.write_text(gpu_page.PAGE.read_text())
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--results",
+                          str(tmp_path / "results"), "--page", str(page)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "gpu-check: no GPU to check: " in out.stderr and "Nothing was run or written" in out.stderr
+    assert not (tmp_path / "results").exists() and page.read_text() == gpu_page.PAGE.read_text()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_gpu_check_sets_up_the_venv_unless_given_a_python():
+    # -n prints what would run; -W pretends requirements-dev.txt changed, so the venv is out of date.
+    dry = ["make", "-n", "-W", "requirements-dev.txt", "gpu-check"]
+    with_venv = subprocess.run(dry, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "pip install" in with_venv and with_venv.rstrip().endswith(".venv/bin/python benchmarks/gpu_check.py")
+    given = subprocess.run([*dry, "GPU_PYTHON=python3"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "pip" not in given and given.rstrip().endswith(" python3 benchmarks/gpu_check.py")
+
+
+def test_gpu_check_throughput_on_cuda_is_bitwise_and_fills_every_figure():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device (CI has none; make gpu-check runs it)")
+    step = gpu_check.throughput(sizes=(20,), dtypes=("float32", "bfloat16"), rounds=3)
+    assert step["status"] == "passed" and len(step["rows"]) == 2
+    for row in step["rows"]:
+        assert row["bitwise"] and all(g > 0 for g in row["gb_per_s"].values())
