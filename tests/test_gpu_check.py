@@ -38,15 +38,17 @@ def test_throughput_counts_bytes_read_and_written_and_ratios_per_round():
     assert row["triton_over_builtin"] == 0.75 and row["triton_over_builtin_range"] == [0.5, 1.0]
 
 
+# Made-up machine and figures for the renderer alone; only gpu_check.py writes docs/results.
+MACHINE = {"gpu": "Test GPU", "compute_capability": "9.0", "gpu_memory_gib": 10.0, "multiprocessors": 2,
+           "driver": "1.2", "cuda": "13.0", "host": {"cpu": "a CPU"}, "python": "3.12.3",
+           "versions": {"torch": "2.11.0", "triton": "3.6.0", "jax": None, "jaxlib": None, "sigact": "0.1.0"},
+           "commit": "abc1234", "date": "2026-12-01 00:00 UTC"}
+
+
 def test_a_results_file_is_rendered_with_its_machine_steps_and_throughput(tmp_path):
-    # Made-up figures for the renderer alone; only gpu_check.py writes docs/results.
     row = gpu_check.throughput_row("bfloat16", 24, 2, {"copy": [0.02], "built-in": [0.04], "triton": [0.03]}, True)
     run = {
-        "command": "make gpu-check", "seconds": 200.0, "passed": False,
-        "machine": {"gpu": "Test GPU", "compute_capability": "9.0", "gpu_memory_gib": 10.0, "multiprocessors": 2,
-                    "driver": "1.2", "cuda": "13.0", "host": {"cpu": "a CPU"}, "python": "3.12.3",
-                    "versions": {"torch": "2.11.0", "triton": "3.6.0", "jax": None, "jaxlib": None, "sigact": "0.1.0"},
-                    "commit": "abc1234", "date": "2026-12-01 00:00 UTC"},
+        "command": "make gpu-check", "seconds": 200.0, "passed": False, "machine": MACHINE,
         "steps": {"verify_torch": {"status": "passed", "inputs": 1000, "modes": ["sigmoid", "sigmoid, no Triton"],
                                    "seconds": 9.0},
                   "cuda_tests": {"status": "failed", "passed": 4, "failed": 1, "skipped": 0, "seconds": 3.0},
@@ -75,14 +77,16 @@ def test_the_cuda_tests_step_selects_the_files_that_mention_cuda():
     assert "tests/test_jax_parity.py" not in files
 
 
-def test_the_pytest_step_counts_outcomes_and_fails_when_nothing_passed():
+def test_the_pytest_step_counts_outcomes_and_fails_when_every_test_skipped(tmp_path):
     # (No "cuda" in this test's name: the step it runs must not select it again.)
-    files = ["tests/test_gpu_check.py"]
-    ran = gpu_check.cuda_tests(120, files, keyword="rendered_from or refuses_a_page")
+    ran = gpu_check.cuda_tests(120, ["tests/test_gpu_check.py"], keyword="rendered_from or refuses_a_page")
     assert ran["status"] == "passed" and (ran["passed"], ran["failed"], ran["skipped"]) == (2, 0, 0)
     assert {t["outcome"] for t in ran["tests"]} == {"passed"} and len(ran["tests"]) == 2
-    nothing = gpu_check.cuda_tests(120, files, keyword="no_test_is_named_so")
-    assert nothing["status"] == "failed" and nothing["passed"] == 0 and nothing["exit_code"] == 5
+    # pytest exits 0 when every CUDA test skipped (no device seen): that is no check at all.
+    skipping = tmp_path / "test_skipping.py"
+    skipping.write_text("import pytest\n\n\ndef test_on_cuda():\n    pytest.skip('no device')\n")
+    skipped = gpu_check.cuda_tests(120, [str(skipping)])
+    assert skipped["exit_code"] == 0 and skipped["skipped"] == 1 and skipped["status"] == "failed"
 
 
 def test_the_verify_step_records_rows_and_needs_the_no_triton_mode(monkeypatch):
@@ -94,6 +98,32 @@ def test_the_verify_step_records_rows_and_needs_the_no_triton_mode(monkeypatch):
     assert gpu_check.verify_torch(300)["status"] == "failed"
     monkeypatch.setattr(gpu_check, "verify", lambda *args, **kwargs: {**step, "modes": ["sigmoid, no Triton"]})
     assert gpu_check.verify_torch(300)["status"] == "passed"
+
+
+def test_a_run_writes_its_results_file_and_the_page_and_a_broken_step_fails_it(tmp_path, monkeypatch):
+    # The GPU itself is faked here: this checks what main does with the steps' outcomes.
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\n{gpu_page.BEGIN}\n{gpu_page.END}\n")
+    fake_machine = json.loads(json.dumps(MACHINE))
+    monkeypatch.setattr(gpu_check, "no_gpu_reason", lambda: None)
+    monkeypatch.setattr(gpu_check, "machine", lambda: fake_machine)
+    monkeypatch.setattr(gpu_check, "verify_torch", lambda limit: {"status": "passed", "inputs": 1, "modes": ["m"],
+                                                                  "seconds": 1.0})
+    monkeypatch.setattr(gpu_check, "cuda_tests", lambda limit: {"status": "passed", "passed": 1, "failed": 0,
+                                                                "skipped": 0, "seconds": 1.0})
+    monkeypatch.setattr(gpu_check, "verify_jax", lambda limit: {"status": "skipped", "reason": "no CUDA jaxlib"})
+
+    def broken():
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(gpu_check, "throughput", broken)
+    assert gpu_check.main(["--results", str(tmp_path / "results"), "--page", str(page)]) == 1
+    written = json.loads((tmp_path / "results" / "gpu-test-gpu.json").read_text())
+    assert written["passed"] is False and written["machine"] == fake_machine
+    assert written["steps"]["throughput"] == {"status": "failed", "output": "RuntimeError: out of memory"}
+    assert written["steps"]["verify_jax"]["status"] == "skipped"
+    assert gpu_page.render([written]) in page.read_text()
+    assert "Throughput: not measured (RuntimeError: out of memory)" in page.read_text()
 
 
 def test_gpu_check_without_a_gpu_exits_2_says_why_and_writes_nothing(tmp_path):
