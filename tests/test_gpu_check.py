@@ -77,6 +77,7 @@ def test_the_cuda_tests_step_selects_the_files_that_mention_cuda():
     assert "tests/test_jax_parity.py" not in files
 
 
+@pytest.mark.slow  # subprocesses that import torch (and run pytest or verify)
 def test_the_pytest_step_counts_outcomes_and_fails_when_every_test_skipped(tmp_path):
     # (No "cuda" in this test's name: the step it runs must not select it again.)
     ran = gpu_check.cuda_tests(120, ["tests/test_gpu_check.py"], keyword="rendered_from or refuses_a_page")
@@ -89,10 +90,15 @@ def test_the_pytest_step_counts_outcomes_and_fails_when_every_test_skipped(tmp_p
     assert skipped["exit_code"] == 0 and skipped["skipped"] == 1 and skipped["status"] == "failed"
 
 
+@pytest.mark.slow  # subprocesses that import torch (and run pytest or verify)
 def test_the_verify_step_records_rows_and_needs_the_no_triton_mode(monkeypatch):
-    pytest.importorskip("torch")
     step = gpu_check.verify("torch", "cpu", 300, only=("--dtype", "bfloat16", "--mode", "sigmoid"))
     assert step["status"] == "passed" and step["modes"] == ["sigmoid"] and step["inputs"] >= 2**16
+    # A device that is not there: verify checks nothing (and exits 0 or 2, by its version); never a pass.
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        nothing = gpu_check.verify("torch", "cuda", 300)
+        assert nothing["inputs"] == 0 and nothing["status"] == "failed"
     # On CUDA the torch step must also have checked the tensor-op path: without it, it fails.
     monkeypatch.setattr(gpu_check, "verify", lambda *args, **kwargs: dict(step))
     assert gpu_check.verify_torch(300)["status"] == "failed"
@@ -126,6 +132,7 @@ def test_a_run_writes_its_results_file_and_the_page_and_a_broken_step_fails_it(t
     assert "Throughput: not measured (RuntimeError: out of memory)" in page.read_text()
 
 
+@pytest.mark.slow  # subprocesses that import torch (and run pytest or verify)
 def test_gpu_check_without_a_gpu_exits_2_says_why_and_writes_nothing(tmp_path):
     page = tmp_path / "benchmarks.md"
     page.write_text(gpu_page.PAGE.read_text())
