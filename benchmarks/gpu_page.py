@@ -78,7 +78,7 @@ def render_run(run: dict[str, Any]) -> str:
         f"{m['multiprocessors']} multiprocessors), driver {m['driver']}, CUDA {m['cuda']}",
         f"- host: {m['host'].get('cpu')}, Python {m['python']}",
         f"- torch {v.get('torch')}, triton {v.get('triton')}, jax {v.get('jax')}, jaxlib {v.get('jaxlib')}, "
-        f"sigact {v.get('sigact')} (commit {m['commit']})",
+        f"sigact {v.get('sigact')} (commit {m['commit'] or 'unknown'})",
         f"- `{run['command']}`: **{'passed' if run['passed'] else 'FAILED'}** in {run['seconds']} s",
         "",
         *(_step_line(name, step) for name, step in run["steps"].items()),

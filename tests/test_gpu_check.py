@@ -112,7 +112,7 @@ def test_a_run_writes_its_results_file_and_the_page_and_a_broken_step_fails_it(t
     page.write_text(f"# Benchmarks\n\n{gpu_page.BEGIN}\n{gpu_page.END}\n")
     fake_machine = json.loads(json.dumps(MACHINE))
     monkeypatch.setattr(gpu_check, "no_gpu_reason", lambda: None)
-    monkeypatch.setattr(gpu_check, "machine", lambda: fake_machine)
+    monkeypatch.setattr(gpu_check, "machine", lambda commit: {**fake_machine, "commit": commit})
     monkeypatch.setattr(gpu_check, "verify_torch", lambda limit: {"status": "passed", "inputs": 1, "modes": ["m"],
                                                                   "seconds": 1.0})
     monkeypatch.setattr(gpu_check, "cuda_tests", lambda limit: {"status": "passed", "passed": 1, "failed": 0,
@@ -123,9 +123,14 @@ def test_a_run_writes_its_results_file_and_the_page_and_a_broken_step_fails_it(t
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(gpu_check, "throughput", broken)
-    assert gpu_check.main(["--results", str(tmp_path / "results"), "--page", str(page)]) == 1
+    args = ["--results", str(tmp_path / "results"), "--page", str(page), "--commit", "abc1234", "--out",
+            str(tmp_path / "out")]
+    assert gpu_check.main(args) == 1
     written = json.loads((tmp_path / "results" / "gpu-test-gpu.json").read_text())
-    assert written["passed"] is False and written["machine"] == fake_machine
+    copied = (tmp_path / "out" / "gpu-test-gpu.json").read_text()
+    assert copied == (tmp_path / "results" / "gpu-test-gpu.json").read_text()
+    assert (tmp_path / "out" / "benchmarks.md").read_text() == page.read_text()
+    assert written["passed"] is False and written["machine"] == {**fake_machine, "commit": "abc1234"}
     assert written["steps"]["throughput"] == {"status": "failed", "output": "RuntimeError: out of memory"}
     assert written["steps"]["verify_jax"]["status"] == "skipped"
     assert gpu_page.render([written]) in page.read_text()
@@ -153,6 +158,29 @@ def test_make_gpu_check_sets_up_the_venv_unless_given_a_python():
     assert "pip install" in with_venv and with_venv.rstrip().endswith(".venv/bin/python benchmarks/gpu_check.py")
     given = subprocess.run([*dry, "GPU_PYTHON=python3"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert "pip" not in given and given.rstrip().endswith(" python3 benchmarks/gpu_check.py")
+
+
+@pytest.mark.slow  # a subprocess under Triton's interpreter
+def test_the_throughput_code_runs_under_the_interpreter_on_the_cpu_with_a_wall_clock(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    # Everything of the GPU step but the CUDA events and the device: the kernel under the interpreter.
+    script = (f"import json, sys, time; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import gpu_check\n"
+              "def wall(call, repeats):\n"
+              "    start = time.perf_counter()\n"
+              "    for _ in range(repeats): call()\n"
+              "    return (time.perf_counter() - start) * 1e3 / repeats\n"
+              "gpu_check.DEVICE, gpu_check._time, gpu_check.MAX_REPEATS = 'cpu', wall, 2\n"
+              "print(json.dumps(gpu_check.throughput(sizes=(12,), dtypes=('float32', 'bfloat16'), rounds=3)))\n")
+    env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    step = json.loads(out.stdout.splitlines()[-1])
+    assert step["status"] == "passed" and [(r["dtype"], r["log2_n"]) for r in step["rows"]] == [
+        ("float32", 12), ("bfloat16", 12)]
+    for row in step["rows"]:
+        assert row["bitwise"] and all(ms > 0 for ms in row["ms"].values())
+    assert "| float32 | 2^12 |" in gpu_page.render_throughput(step)
 
 
 def test_gpu_check_throughput_on_cuda_is_bitwise_and_fills_every_figure():
