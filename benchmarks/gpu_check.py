@@ -19,6 +19,13 @@ subprocesses, and the throughput itself is seconds), so the whole stays under 8.
 
 Exit status: 0 when every step that ran passed, 1 when one failed, 2 when there is no GPU (then it
 runs and writes nothing).
+
+On a GPU machine without internet, where ``make`` cannot set up .venv, give it a Python that has a
+CUDA torch, triton and pytest, and a folder to copy the results file and the page to if the
+checkout itself does not come back::
+
+    make gpu-check GPU_PYTHON=python3 ARGS="--out /some/dir --commit $(git rev-parse --short HEAD)"
+    python3 benchmarks/gpu_check.py --out /some/dir     # the same, where there is no make
 """
 
 from __future__ import annotations
@@ -131,7 +138,7 @@ def verify(framework: str, device: str, limit: float, env: dict[str, str] | None
         rows = json.loads(path.read_text())["results"] if path.exists() else []
     checked = [r for r in rows if r.get("available", True)]
     inputs = sum(r.get("inputs", 0) for r in checked)
-    step = {"command": " ".join(command[1:3] + command[3:9]), "exit_code": code, "seconds": seconds,
+    step = {"command": "sigact " + " ".join([*command[3:8], *only]), "exit_code": code, "seconds": seconds,
             "inputs": inputs, "modes": sorted({r["mode"] for r in checked}), "rows": rows}
     if code != 0 or inputs == 0:
         step.update(status="failed", output=output)

@@ -94,6 +94,7 @@ def test_the_pytest_step_counts_outcomes_and_fails_when_every_test_skipped(tmp_p
 def test_the_verify_step_records_rows_and_needs_the_no_triton_mode(monkeypatch):
     step = gpu_check.verify("torch", "cpu", 300, only=("--dtype", "bfloat16", "--mode", "sigmoid"))
     assert step["status"] == "passed" and step["modes"] == ["sigmoid"] and step["inputs"] >= 2**16
+    assert step["command"] == "sigact verify --framework torch --device cpu --dtype bfloat16 --mode sigmoid"
     # A device that is not there: verify checks nothing (and exits 0 or 2, by its version); never a pass.
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
