@@ -41,3 +41,17 @@ def test_cuda_gradients_are_bitwise_equal_to_the_builtin(dtype):
     ours = torch.autograd.grad(st.sigmoid(x), x, grad)[0]
     ref = torch.autograd.grad(torch.sigmoid(x), x, grad)[0]
     assert_bitwise(ours, ref)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI has none)")
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32], ids=str)
+def test_cuda_nans_made_by_the_arithmetic_stay_nan(dtype):
+    # inf · 0 and NaN inputs: the GPU makes its canonical NaN (0x7FFFFFFF in float32), which the
+    # bfloat16 rounding would carry into -0.0 without the kernel's NaN guard.
+    pytest.importorskip("triton")
+    from sigact.torch import _triton
+
+    inf, nan = float("inf"), float("nan")
+    grad = torch.tensor([inf, -inf, inf, nan, 1.0, 0.0, -inf, 2.0], device="cuda", dtype=dtype)
+    y = torch.tensor([0.0, 1.0, 1.0, 0.5, nan, 0.5, 0.0, 0.25], device="cuda", dtype=dtype)
+    assert_bitwise(_triton.sigmoid_grad(grad, y), torch.ops.aten.sigmoid_backward(grad, y))
