@@ -105,6 +105,7 @@ def machine(commit: str | None) -> dict[str, Any]:
         "compute_capability": f"{props.major}.{props.minor}",
         "gpu_memory_gib": round(props.total_memory / 2**30, 1),
         "multiprocessors": props.multi_processor_count,
+        "l2_cache_mib": round(getattr(props, "L2_cache_size", 0) / 2**20, 1) or None,
         "driver": _nvidia_smi("driver_version"),
         "cuda": torch.version.cuda,
         "host": host(),

@@ -56,7 +56,7 @@ def render_throughput(step: dict[str, Any]) -> str:
 def _step_line(name: str, step: dict[str, Any]) -> str:
     status = step["status"]
     if name in ("verify_torch", "verify_jax") and "inputs" in step:
-        detail = f"{step['inputs']:,} inputs, modes: {', '.join(step['modes'])}; {step['seconds']} s"
+        detail = f"{step['inputs']:,} inputs, modes: {', '.join(map(repr, step['modes']))}; {step['seconds']} s"
     elif name == "cuda_tests" and "passed" in step:
         detail = f"{step['passed']} passed, {step['failed']} failed, {step['skipped']} skipped; {step['seconds']} s"
     elif name == "throughput" and "rows" in step:
@@ -75,7 +75,8 @@ def render_run(run: dict[str, Any]) -> str:
         f"### {m['gpu']}, {m['date']}",
         "",
         f"- GPU: {m['gpu']} (compute capability {m['compute_capability']}, {m['gpu_memory_gib']} GiB, "
-        f"{m['multiprocessors']} multiprocessors), driver {m['driver']}, CUDA {m['cuda']}",
+        f"{m['multiprocessors']} multiprocessors, L2 {m.get('l2_cache_mib')} MiB), driver {m['driver']}, "
+        f"CUDA {m['cuda']}",
         f"- host: {m['host'].get('cpu')}, Python {m['python']}",
         f"- torch {v.get('torch')}, triton {v.get('triton')}, jax {v.get('jax')}, jaxlib {v.get('jaxlib')}, "
         f"sigact {v.get('sigact')} (commit {m['commit'] or 'unknown'})",
@@ -83,8 +84,9 @@ def render_run(run: dict[str, Any]) -> str:
         "",
         *(_step_line(name, step) for name, step in run["steps"].items()),
         "",
-        "Throughput counts the bytes read and written (a copy moves 2 bytes per byte of y, a backward 3). "
-        "At 2^20 and 2^22 elements the tensors fit in the L2 cache and a call's launch is part of its time.",
+        "Throughput counts the bytes read and written: a copy reads y and writes out (2 tensors), a backward "
+        "reads grad and y and writes the result (3). Where the tensors fit in the L2 cache the figures are "
+        "the cache's, and at the small sizes each call's launch is part of its time.",
         "",
         render_throughput(run["steps"].get("throughput", {})),
     ]

@@ -40,6 +40,7 @@ def test_throughput_counts_bytes_read_and_written_and_ratios_per_round():
 
 # Made-up machine and figures for the renderer alone; only gpu_check.py writes docs/results.
 MACHINE = {"gpu": "Test GPU", "compute_capability": "9.0", "gpu_memory_gib": 10.0, "multiprocessors": 2,
+           "l2_cache_mib": 5.0,
            "driver": "1.2", "cuda": "13.0", "host": {"cpu": "a CPU"}, "python": "3.12.3",
            "versions": {"torch": "2.11.0", "triton": "3.6.0", "jax": None, "jaxlib": None, "sigact": "0.1.0"},
            "commit": "abc1234", "date": "2026-12-01 00:00 UTC"}
@@ -57,7 +58,8 @@ def test_a_results_file_is_rendered_with_its_machine_steps_and_throughput(tmp_pa
     }
     (tmp_path / "gpu-test-gpu.json").write_text(json.dumps(run))
     section = gpu_page.render(gpu_page.load(tmp_path))
-    assert "### Test GPU, 2026-12-01 00:00 UTC" in section and "driver 1.2, CUDA 13.0" in section
+    assert "### Test GPU, 2026-12-01 00:00 UTC" in section and "L2 5.0 MiB), driver 1.2, CUDA 13.0" in section
+    assert "1,000 inputs, modes: 'sigmoid', 'sigmoid, no Triton'" in section
     assert "`make gpu-check`: **FAILED**" in section
     assert "- CUDA tests: **failed** (4 passed, 1 failed, 0 skipped" in section
     assert "jax --device gpu`: **skipped** (no CUDA jaxlib)" in section
