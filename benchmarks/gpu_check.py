@@ -57,8 +57,8 @@ SIZES = (20, 22, 24, 26, 28)  # log2 of the element counts
 DTYPES = ("float32", "bfloat16", "float16")
 ROUNDS = 15
 CONTENDERS = ("copy", "built-in", "triton")
-# Bytes each contender moves per element: a copy reads y and writes out; a backward reads grad and
-# y and writes the result.
+# Tensors each contender reads or writes in full: a copy reads y and writes out; a backward reads
+# grad and y and writes the result.
 TENSORS_MOVED = {"copy": 2, "built-in": 3, "triton": 3}
 DEVICE = "cuda"  # tests run the throughput code on "cpu" under Triton's interpreter
 MAX_REPEATS = 1000  # calls per timing at most (the interpreter needs far fewer)
@@ -124,7 +124,9 @@ def _run(command: list[str], limit: float, env: dict[str, str] | None = None) ->
                              env={**os.environ, **(env or {})})
         code, text = out.returncode, out.stdout + out.stderr
     except subprocess.TimeoutExpired as error:
-        code, text = None, f"timed out after {limit:.0f} s\n" + str(error.stdout or "")[-4000:]
+        partial = error.stdout or b""  # bytes, even with text=True
+        code, text = None, f"timed out after {limit:.0f} s\n" + (
+            partial.decode(errors="replace") if isinstance(partial, bytes) else partial)
     return code, text[-4000:], round(time.perf_counter() - start, 1)
 
 

@@ -68,6 +68,12 @@ def test_a_results_file_is_rendered_with_its_machine_steps_and_throughput(tmp_pa
     assert "No GPU has run" not in section
 
 
+def test_a_step_past_its_time_limit_is_stopped_and_keeps_what_it_printed():
+    code, output, seconds = gpu_check._run(
+        [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"], 2)
+    assert code is None and output == "timed out after 2 s\nstarted\n" and seconds < 30
+
+
 def test_rendering_refuses_a_page_without_the_section_markers():
     with pytest.raises(ValueError, match="no GPU section"):
         gpu_page.replace_section("# A page\n", gpu_page.render([]))
