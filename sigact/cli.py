@@ -7,12 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from sigact import __version__
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sigact",
         description="sigact: the output-saving sigmoid for PyTorch and JAX.",
     )
+    p.add_argument("--version", action="version", version=f"sigact {__version__}")
     commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     report = commands.add_parser(
         "report",

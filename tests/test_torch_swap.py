@@ -34,8 +34,9 @@ def count(model, cls):
 
 
 def test_module_repr_and_isinstance_make_it_a_drop_in():
-    assert repr(st.Sigmoid()) == "Sigmoid()"
-    assert repr(st.Sigmoid(inplace=True)) == "Sigmoid(inplace=True)"
+    assert repr(st.Sigmoid()) == "Sigmoid(sigact)"
+    assert repr(st.Sigmoid(inplace=True)) == "Sigmoid(sigact, inplace=True)"
+    assert repr(nn.Sigmoid()) == "Sigmoid()"
     assert isinstance(st.Sigmoid(), nn.Sigmoid)
     assert list(st.Sigmoid().parameters()) == [] and st.Sigmoid().state_dict() == {}
 

@@ -8,6 +8,16 @@
 * ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
 """
 
+# Without the framework, say how to install it; the same exception type, so callers' handlers still work.
+try:
+    import jax  # noqa: F401
+except ModuleNotFoundError as missing:
+    if missing.name != "jax":
+        raise
+    raise ModuleNotFoundError(
+        'sigact.jax needs JAX, which is not installed: pip install "sigact[jax]"', name="jax"
+    ) from missing
+
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit
 from sigact.jax._swap import swap, swap_sigmoid

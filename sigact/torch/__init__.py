@@ -4,6 +4,16 @@ The chain, each layer thin and calling the one below:
 ``SigmoidFunction`` → ``sigmoid`` / ``sigmoid_`` → ``Sigmoid`` → ``swap_sigmoid`` and ``SigmoidMode``.
 """
 
+# Without the framework, say how to install it; the same exception type, so callers' handlers still work.
+try:
+    import torch  # noqa: F401
+except ModuleNotFoundError as missing:
+    if missing.name != "torch":
+        raise
+    raise ModuleNotFoundError(
+        'sigact.torch needs PyTorch, which is not installed: pip install "sigact[torch]"', name="torch"
+    ) from missing
+
 from sigact.torch._audit import audit
 from sigact.torch._autograd import SigmoidFunction
 from sigact.torch._backward import sigmoid_grad

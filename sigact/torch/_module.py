@@ -33,9 +33,9 @@ class Sigmoid(nn.Sigmoid):
         >>> import torch, sigact.torch as st
         >>> m = st.Sigmoid()
         >>> m
-        Sigmoid()
+        Sigmoid(sigact)
         >>> st.Sigmoid(inplace=True)
-        Sigmoid(inplace=True)
+        Sigmoid(sigact, inplace=True)
         >>> x = torch.randn(2, 3)
         >>> torch.equal(m(x), torch.nn.Sigmoid()(x))
         True
@@ -49,7 +49,8 @@ class Sigmoid(nn.Sigmoid):
         return sigmoid_(input) if self.inplace else sigmoid(input)
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        # "sigact" tells it apart from nn.Sigmoid in print(model), so a swap shows.
+        return "sigact, inplace=True" if self.inplace else "sigact"
 
 
 FilterFn = Callable[[nn.Module, str], bool]
@@ -80,7 +81,7 @@ def swap_sigmoid(module: nn.Module, *, filter_fn: FilterFn | None = None) -> nn.
         >>> st.swap_sigmoid(model, filter_fn=lambda m, name: name != "3")
         Sequential(
           (0): Linear(in_features=4, out_features=4, bias=True)
-          (1): Sigmoid()
+          (1): Sigmoid(sigact)
           (2): Linear(in_features=4, out_features=1, bias=True)
           (3): Sigmoid()
         )
