@@ -19,7 +19,7 @@ def devices() -> dict[str, str | None]:
         jax.devices("gpu")
         gpu = None
     except RuntimeError as error:
-        gpu = f"no JAX GPU backend ({str(error).splitlines()[0][:80]})"
+        gpu = f"no JAX GPU backend ({str(error).splitlines()[0]})"  # whole: a cut one misleads
     return {"cpu": None, "gpu": gpu}
 
 
