@@ -154,8 +154,8 @@ def test_verify_exits_1_on_a_forward_one_bit_off(monkeypatch, capsys):
 
 def test_the_jax_engine_counts_a_forward_one_bit_off():
     jax = pytest.importorskip("jax")
-    from sigact.jax._measure import value_and_vjp
     from sigact.jax._verify import _mode
+    from sigact.jax._vjp import value_and_vjp
 
     def off(x):
         y = jax.nn.sigmoid(x)
@@ -168,8 +168,8 @@ def test_the_jax_engine_counts_a_forward_one_bit_off():
 
 def test_the_jax_engine_counts_a_conjugated_complex_backward():
     jax = pytest.importorskip("jax")
-    from sigact.jax._measure import value_and_vjp
     from sigact.jax._verify import _mode
+    from sigact.jax._vjp import value_and_vjp
 
     @jax.custom_vjp
     def conjugated(x):

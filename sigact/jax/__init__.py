@@ -8,15 +8,12 @@
 * ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
 """
 
-# Without the framework, say how to install it; the same exception type, so callers' handlers still work.
+from sigact._install import reraise_with_install_hint
+
 try:
     import jax  # noqa: F401
 except ModuleNotFoundError as missing:
-    if missing.name != "jax":
-        raise
-    raise ModuleNotFoundError(
-        'sigact.jax needs JAX, which is not installed: pip install "sigact[jax]"', name="jax"
-    ) from missing
+    reraise_with_install_hint(missing, "jax", "JAX")
 
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit

@@ -4,15 +4,12 @@ The chain, each layer thin and calling the one below:
 ``SigmoidFunction`` → ``sigmoid`` / ``sigmoid_`` → ``Sigmoid`` → ``swap_sigmoid`` and ``SigmoidMode``.
 """
 
-# Without the framework, say how to install it; the same exception type, so callers' handlers still work.
+from sigact._install import reraise_with_install_hint
+
 try:
     import torch  # noqa: F401
 except ModuleNotFoundError as missing:
-    if missing.name != "torch":
-        raise
-    raise ModuleNotFoundError(
-        'sigact.torch needs PyTorch, which is not installed: pip install "sigact[torch]"', name="torch"
-    ) from missing
+    reraise_with_install_hint(missing, "torch", "PyTorch")
 
 from sigact.torch._audit import audit
 from sigact.torch._autograd import SigmoidFunction
