@@ -32,7 +32,7 @@ def draw(rng, shape, dtype, scale):
     return real
 
 
-@pytest.mark.slow  # about a minute here: many shapes, each compiled once under jit
+@pytest.mark.slow  # 52-64 s a case on this shared 2-core VM: many shapes, each compiled once under jit
 @pytest.mark.parametrize("name, rule", CASES)
 @settings(max_examples=200, deadline=None)
 @given(
