@@ -38,3 +38,12 @@ def test_import_without_the_framework_names_the_extra_to_install(framework, name
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         framework, f'sigact.{framework} needs {name}, which is not installed: pip install "sigact[{framework}]"']
+
+
+def test_no_import_circle_jax_verification_does_not_load_the_measurements():
+    # _measure's correctness checks run verify's modes, so verify must not need _measure: no circle.
+    pytest.importorskip("jax")
+    code = "import sys, sigact.jax._verify; print('sigact.jax._measure' in sys.modules)"
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
