@@ -11,12 +11,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
+# The venv's pip is whichever one Python ships; its "new release" notice would repeat on every step.
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: report verify test bench figures dist check-deps test-min-jax gpu-check clean
 
+# torch is a multi-GiB download: its step keeps pip's progress bar, so a first install does not sit
+# silent for minutes.
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
+	$(BIN)/pip install --progress-bar on $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)

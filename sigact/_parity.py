@@ -250,3 +250,16 @@ def run_mode(row: Row, mode: Mode, *, full: bool = False, sample: int | None = N
         on_chunk(offset, total)
     row.seconds = time.perf_counter() - start
     return row
+
+
+# The report's correctness sample: large enough (2^21) to take PyTorch's chunked CPU backward.
+CPU_SAMPLE = 1 << 21
+
+
+def cpu_mode_passes(framework: str, dtype: str, mode: str, sample: int = CPU_SAMPLE) -> bool:
+    """One of ``sigact verify``'s modes, on the CPU, equals the built-in bit for bit: every 16-bit
+    pattern, or ``sample`` float32/float64 inputs with every exponent's edges."""
+    import importlib
+
+    modes = importlib.import_module(f"sigact.{framework}._verify").modes("cpu")
+    return run_mode(Row(framework, "cpu", dtype, mode), modes[mode][0], sample=sample).passed

@@ -26,7 +26,7 @@ class Framework:
     key: str
     title: str
     measure_module: str
-    speed_modes: tuple[str, ...]
+    executions: tuple[str, ...]  # how speed is timed: eager, under torch.compile, under jax.jit
     builtin: str
     models_module: str | None = None  # whole models under jit, built-in against swapped
 
@@ -72,9 +72,9 @@ def load(framework: Framework) -> tuple[Any, str | None, str | None]:
 
 
 def plan(framework: Framework, quick: bool) -> list[tuple[str, list[int]]]:
-    """(mode, sizes) to time. torch.compile is left out of --quick: compiling alone takes longer."""
-    modes = [m for m in framework.speed_modes if not (quick and m == "compile")]
-    return [(m, COMPILE_SIZES if m == "compile" else QUICK_SIZES if quick else FULL_SIZES) for m in modes]
+    """(execution, sizes) to time. torch.compile is left out of --quick: compiling alone takes longer."""
+    executions = [e for e in framework.executions if not (quick and e == "compile")]
+    return [(e, COMPILE_SIZES if e == "compile" else QUICK_SIZES if quick else FULL_SIZES) for e in executions]
 
 
 def measure(framework: Framework, module: Any, quick: bool, progress: Progress) -> dict[str, Any]:
@@ -95,12 +95,12 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
                            "passed": all(m["gradients_bitwise_equal"] for m in models)})
     speed = []
     rounds, seconds = (3, 0.02) if quick else (9, 0.05)
-    for mode, sizes in plan(framework, quick):
+    for execution, sizes in plan(framework, quick):
 
-        def announce(n: int, mode: str = mode) -> None:
-            progress.step(f"{framework.key}: {mode} speed at 2^{n.bit_length() - 1}")
+        def announce(n: int, execution: str = execution) -> None:
+            progress.step(f"{framework.key}: {execution} speed at 2^{n.bit_length() - 1}")
 
-        speed += module.speed(sizes, mode=mode, rounds=rounds, seconds=seconds, on_size=announce)
+        speed += module.speed(sizes, execution=execution, rounds=rounds, seconds=seconds, on_size=announce)
     return {
         "installed": True,
         "correctness": checks,
@@ -108,7 +108,7 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
         "memory_detail": memory,
         "speed": speed,
         "models": models,
-        "skipped": skipped + (["torch.compile speed (--quick)"] if quick and "compile" in framework.speed_modes
+        "skipped": skipped + (["torch.compile speed (--quick)"] if quick and "compile" in framework.executions
                               else []),
     }
 
@@ -164,11 +164,11 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
         sizes = "".join(f" {human_bytes(row[k]):>10}" for k in ("builtin", "sigact", "naive"))
         lines.append(f"    {labels[key]:<28}{sizes}")
     lines += ["", "  Speed: median forward+backward per call, and its ratio to the built-in",
-              f"    {'mode':<8} {'n':>5} {'built-in':>10} {'sigact':>10} {'ratio':>6} {'naive':>10} {'ratio':>6}"]
+              f"    {'run':<8} {'n':>5} {'built-in':>10} {'sigact':>10} {'ratio':>6} {'naive':>10} {'ratio':>6}"]
     for row in result["speed"]:
         b = row["builtin_s"]
         lines.append(
-            f"    {row['mode']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {format_duration(b):>10} "
+            f"    {row['execution']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {format_duration(b):>10} "
             f"{format_duration(row['sigact_s']):>10} {row['sigact_s'] / b:>5.2f}x "
             f"{format_duration(row['naive_s']):>10} {row['naive_s'] / b:>5.2f}x"
         )

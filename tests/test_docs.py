@@ -1,6 +1,7 @@
 """Every Python snippet in the README and docs/ runs, so the docs cannot drift from the code."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,14 @@ def test_saturation_thresholds_on_the_derivative_page_are_the_measured_ones():
         line = next(line for line in page.splitlines() if line.startswith(f"| {dtype} |")).replace("−", "-")
         for value in row.values():
             assert f"{value:.4g}" in line, (dtype, value, line)
+
+
+def test_the_readmes_make_examples_write_only_where_git_ignores():
+    # Files a reader's copied command writes must not show up as untracked in their clone.
+    examples = re.findall(r'make \w+ ARGS="([^"]*)"', (ROOT / "README.md").read_text())
+    # --plot names a directory: git matches a directory pattern only on a path that ends in "/".
+    paths = [{"--json": p, "--plot": p.rstrip("/") + "/"}[flag] for args in examples
+             for flag, p in zip(args.split(), args.split()[1:], strict=False) if flag in ("--json", "--plot")]
+    assert paths
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert sorted(ignored.stdout.split()) == sorted(paths)

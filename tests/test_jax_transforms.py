@@ -8,7 +8,7 @@ jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
-from tests.helpers import assert_bitwise  # noqa: E402
+from tests.helpers import assert_bitwise, assert_trees_bitwise  # noqa: E402
 
 ACTIVATIONS = {"sigact": sj.sigmoid, "builtin": jax.nn.sigmoid}
 
@@ -28,12 +28,6 @@ def init(n_layers=3, width=16, seed=0):
 def both(fn):
     """fn(activation) for sigact and for the built-in."""
     return fn(sj.sigmoid), fn(jax.nn.sigmoid)
-
-
-def assert_trees_bitwise(a, b):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        assert_bitwise(x, y)
 
 
 def test_vmap_is_bitwise_equal_to_builtin():

@@ -26,6 +26,7 @@ def check_framework_json(section):
     assert section["speed"], "speed rows"
     for row in section["speed"]:
         assert type(row["n"]) is int and 2**10 <= row["n"] <= 2**22
+        assert row["execution"] in ("eager", "compile", "jit")
         assert isinstance(row["builtin_s"], float) and isinstance(row["sigact_s"], float)
         assert row["builtin_s"] > 0 and row["sigact_s"] > 0
     assert all(c["passed"] for c in section["correctness"])

@@ -8,7 +8,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st_  # noqa: E402
 
 import sigact.torch as st  # noqa: E402
-from tests.helpers import assert_bitwise  # noqa: E402
+from tests.helpers import EXTREMES, assert_bitwise  # noqa: E402
 
 REAL_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 
@@ -157,9 +157,6 @@ def test_inputs_up_to_1e4_give_finite_gradients(dtype):
     assert_bitwise(gx, forward_and_grad(torch.sigmoid, x, torch.ones_like(x))[1])
 
 
-_EXTREMES = [0.0, -0.0, 1e-30, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, float("inf"), float("-inf"), float("nan")]
-
-
 @pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(
@@ -167,7 +164,7 @@ _EXTREMES = [0.0, -0.0, 1e-30, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, float("inf"), 
     dtype=st_.sampled_from(REAL_DTYPES),
     permute=st_.booleans(),
     step=st_.integers(1, 2),
-    extremes=st_.lists(st_.sampled_from(_EXTREMES), max_size=6),
+    extremes=st_.lists(st_.sampled_from(EXTREMES), max_size=6),
     seed=st_.integers(0, 2**16),
 )
 def test_any_shape_stride_dtype_and_extreme_value_matches_builtin(shape, dtype, permute, step, extremes, seed):

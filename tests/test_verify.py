@@ -154,8 +154,8 @@ def test_verify_exits_1_on_a_forward_one_bit_off(monkeypatch, capsys):
 
 def test_the_jax_engine_counts_a_forward_one_bit_off():
     jax = pytest.importorskip("jax")
-    from sigact.jax._measure import value_and_vjp
     from sigact.jax._verify import _mode
+    from sigact.jax._vjp import value_and_vjp
 
     def off(x):
         y = jax.nn.sigmoid(x)
@@ -168,8 +168,8 @@ def test_the_jax_engine_counts_a_forward_one_bit_off():
 
 def test_the_jax_engine_counts_a_conjugated_complex_backward():
     jax = pytest.importorskip("jax")
-    from sigact.jax._measure import value_and_vjp
     from sigact.jax._verify import _mode
+    from sigact.jax._vjp import value_and_vjp
 
     @jax.custom_vjp
     def conjugated(x):
@@ -257,3 +257,30 @@ def test_the_full_float32_sweep_yields_every_pattern_exactly_once_in_order():
         assert int(patterns.sum(dtype=np.uint64)) == series
         start += _parity.CHUNK
     assert start == 2**32
+
+
+def test_the_summary_line_does_not_say_no_mismatches_bare_when_known_differences_were_found():
+    from sigact.verify import format_rows
+
+    clean = Row("torch", "cpu", "complex64", "sigmoid", inputs=10)
+    known = Row("torch", "cpu", "complex128", "sigmoid", inputs=10, known_differences=8)
+    assert format_rows([clean]).splitlines()[-1] == "10 inputs checked: no mismatches"
+    lines = format_rows([clean, known]).splitlines()
+    assert lines[-2].startswith("known: 8 complex gradient elements")
+    assert lines[-1] == "20 inputs checked: no mismatches beyond the 8 known above"
+
+
+def test_the_jax_gpu_reason_keeps_the_whole_first_line_of_jaxs_error(monkeypatch):
+    pytest.importorskip("jax")
+    import jax
+
+    from sigact.jax import _verify
+
+    first = ("Unknown backend: 'gpu' requested, but no platforms that are instances of gpu are present. "
+             "Platforms present are: cpu")
+
+    def no_gpu(backend=None):
+        raise RuntimeError(first + "\nsecond line")
+
+    monkeypatch.setattr(jax, "devices", no_gpu)
+    assert _verify.devices()["gpu"] == f"no JAX GPU backend ({first})"

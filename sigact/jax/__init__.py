@@ -8,6 +8,13 @@
 * ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
 """
 
+from sigact._install import reraise_with_install_hint
+
+try:
+    import jax  # noqa: F401
+except ModuleNotFoundError as missing:
+    reraise_with_install_hint(missing, "jax", "JAX")
+
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit
 from sigact.jax._swap import swap, swap_sigmoid

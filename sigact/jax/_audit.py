@@ -36,7 +36,7 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
         a, k = jax.tree.unflatten(tree, flat)
         return jax.vjp(lambda *a: fn(*a, **k), *a)
 
-    closed, (primal_shape, vjp_shape) = jax.make_jaxpr(vjp_of_leaves, return_shape=True)(*leaves)
+    closed, (primal_shape, _) = jax.make_jaxpr(vjp_of_leaves, return_shape=True)(*leaves)
     jaxpr = closed.jaxpr
     num_primal = len(jax.tree.leaves(primal_shape))
     primal_vars, residual_vars = jaxpr.outvars[:num_primal], jaxpr.outvars[num_primal:]

@@ -10,7 +10,7 @@ import numpy as np
 
 import sigact.jax as sj
 from sigact._parity import COMPLEX_DTYPES, DTYPES, Mode, Outcome
-from sigact.jax._measure import value_and_vjp
+from sigact.jax._vjp import value_and_vjp
 
 
 def devices() -> dict[str, str | None]:
@@ -19,7 +19,7 @@ def devices() -> dict[str, str | None]:
         jax.devices("gpu")
         gpu = None
     except RuntimeError as error:
-        gpu = f"no JAX GPU backend ({str(error).splitlines()[0][:80]})"
+        gpu = f"no JAX GPU backend ({str(error).splitlines()[0]})"  # whole: a cut one misleads
     return {"cpu": None, "gpu": gpu}
 
 
