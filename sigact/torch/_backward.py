@@ -51,11 +51,10 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
        out-of-place ops, so the result is itself differentiable and batchable;
     3. CUDA with triton installed: one Triton kernel (``sigact.torch._triton``);
     4. CPU, at least ``_CHUNKED_FROM`` elements, both contiguous: chunk by chunk, in cache;
-    5. bfloat16, and float16 off the CPU: path 6 in float32, rounded once;
-    6. otherwise: in one buffer, the result, with no temporaries beyond it.
+    5. otherwise: in one buffer, the result (float32 for the half types the built-in computes in
+       float32, rounded once at the end), with no temporaries beyond it.
 
-    Paths 3–6 need no graph (path 2 went first), and 3 and 4 handle half types themselves, so
-    they come before 5.
+    Paths 3–5 write into buffers of their own, so they need no graph: path 2 goes first.
     """
     if y.is_complex():
         return _complex_grad(grad, y)
@@ -66,9 +65,7 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
         return kernel.sigmoid_grad(grad, y)
     if _chunkable(grad, y):
         return _chunked_sigmoid_grad(grad, y, compute_dtype)
-    if compute_dtype != y.dtype:
-        return _in_one_buffer(grad.float(), y.float()).to(y.dtype)
-    return _in_one_buffer(grad, y)
+    return _in_one_buffer(grad, y, compute_dtype)
 
 
 def _compute_dtype(y: Tensor) -> torch.dtype:
@@ -98,22 +95,23 @@ def _triton():
 
 
 def _out_of_place(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
-    # grad first, as in the built-in, so the result takes the layout the built-in's result takes.
-    if compute_dtype != y.dtype:
-        return (grad.to(compute_dtype) * (1 - y.to(compute_dtype)) * y.to(compute_dtype)).to(y.dtype)
-    return grad * (1 - y) * y
+    # grad first, as in the built-in, so the result takes the layout the built-in's result takes;
+    # a half-type grad is promoted inside the first product (exactly), never copied.
+    y_wide = y.to(compute_dtype)
+    return (grad * (1 - y_wide) * y_wide).to(y.dtype)
 
 
-def _in_one_buffer(grad: Tensor, y: Tensor) -> Tensor:
-    # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
-    result = torch.rsub(y, 1)
-    if grad.stride() != y.stride() or grad.shape != y.shape:
-        # The built-in's result follows grad's layout where grad's strides decide (transposed,
-        # sliced), so one temporary buys the same strides.
-        result = torch.mul(grad, result)
+def _in_one_buffer(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
+    # −y is exact, so (−y) + 1 is the rounded 1 − y; half types are widened exactly on the way in.
+    if grad.stride() == y.stride() and grad.shape == y.shape:
+        result = torch.rsub(y, 1) if compute_dtype == y.dtype else y.to(compute_dtype).neg_().add_(1)
     else:
-        result.mul_(grad)
-    return result.mul_(y)
+        # The built-in's result takes grad's layout where grad's strides decide (a transposed
+        # grad), so it is allocated as TensorIterator would.
+        result = torch.empty_permuted(*_builtin_layout(grad, y), dtype=compute_dtype, device=y.device)
+        result.copy_(y).neg_().add_(1)
+    # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
+    return result.mul_(grad).mul_(y).to(y.dtype)
 
 
 def _chunkable(grad: Tensor, y: Tensor) -> bool:
@@ -122,7 +120,7 @@ def _chunkable(grad: Tensor, y: Tensor) -> bool:
 
 
 def _chunked_sigmoid_grad(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
-    # The same roundings per element as path 6, chunk by chunk: −y is exact, so (−y) + 1 is the
+    # The same roundings per element as path 5, chunk by chunk: −y is exact, so (−y) + 1 is the
     # rounded 1 − y, then · grad, then · y. For half types each chunk goes through float32
     # scratch buffers and is rounded once on the way back, as the built-in does in registers.
     result = torch.empty_like(y)
@@ -159,23 +157,25 @@ def _complex_grad(grad: Tensor, y: Tensor) -> Tensor:
     docs/api.md). Where the built-in runs scalar throughout, :func:`_complex_grad_fused` follows
     it with ``torch.addcmul``, which is a fused multiply-add in PyTorch's CPU kernels.
     """
-    if y.device.type == "cpu" and _plain(grad) and _plain(y) and not _builtin_loop_is_vectorised(grad, y):
-        return _complex_grad_fused(grad.resolve_conj(), y.resolve_conj())
+    if y.device.type == "cpu" and _plain(grad) and _plain(y):
+        order, shape, strides = _iteration_order(grad, y)
+        # The vectorised loop needs, innermost, both contiguous or one a broadcast scalar.
+        innermost = (strides[0][order[0]], strides[1][order[0]]) if order else (1, 1)
+        if innermost not in ((1, 1), (0, 1), (1, 0)):
+            return _complex_grad_fused(grad.resolve_conj(), y.resolve_conj(), order, shape, strides)
     return grad * ((1 - y) * y).conj()
 
 
-def _builtin_loop_is_vectorised(grad: Tensor, y: Tensor) -> bool:
-    """Does ``aten::sigmoid_backward(grad, y)`` on the CPU run its vectorised loop?
+def _iteration_order(grad: Tensor, y: Tensor) -> tuple[list[int], torch.Size, list[tuple[int, ...]]]:
+    """The dimensions as ``aten::sigmoid_backward(grad, y)``'s TensorIterator walks them,
+    innermost first (size-1 dimensions left out: they never decide), with the broadcast shape and
+    each operand's strides.
 
-    TensorIterator orders the dimensions by the operands' strides, grad's first (a zero stride
-    leaves the choice to the next operand), and vectorises when, in the innermost dimension,
-    every operand is contiguous or one is a broadcast scalar.
+    TensorIterator sorts the dimensions by the operands' strides, grad's first; a zero stride
+    leaves the choice to the next operand. Its result is laid out densely in this order.
     """
     shape = torch.broadcast_shapes(grad.shape, y.shape)
     strides = [t.expand(shape).stride() for t in (grad, y)]
-    dims = [d for d in range(len(shape)) if shape[d] != 1]  # size-1 dimensions never decide
-    if not dims:
-        return True
 
     def compare(inner: int, outer: int) -> int:
         # TensorIterator's should_swap: 1 where `inner` belongs further out, −1 where the order
@@ -189,8 +189,8 @@ def _builtin_loop_is_vectorised(grad: Tensor, y: Tensor) -> bool:
                 return 1
         return 0
 
-    order = dims[::-1]  # innermost first; an insertion sort that skips ties, as TensorIterator's
-    for i in range(1, len(order)):
+    order = [d for d in reversed(range(len(shape))) if shape[d] != 1]
+    for i in range(1, len(order)):  # an insertion sort that steps over ties, as TensorIterator's
         j = i
         for k in range(i - 1, -1, -1):
             comparison = compare(order[k], order[j])
@@ -199,11 +199,25 @@ def _builtin_loop_is_vectorised(grad: Tensor, y: Tensor) -> bool:
                 j = k
             elif comparison < 0:
                 break
-    grad_stride, y_stride = strides[0][order[0]], strides[1][order[0]]
-    return (grad_stride, y_stride) in ((1, 1), (0, 1), (1, 0))
+    return order, shape, strides
 
 
-def _complex_grad_fused(grad: Tensor, y: Tensor) -> Tensor:
+def _builtin_layout(grad: Tensor, y: Tensor) -> tuple[torch.Size, list[int]]:
+    """The shape, and the dimensions outermost first, of the built-in's result (for
+    ``torch.empty_permuted``)."""
+    order, shape, _ = _iteration_order(grad, y)
+    return shape, [d for d in range(len(shape)) if d not in order] + order[::-1]
+
+
+# The compiler vectorised the built-in's scalar loop in blocks of this many elements, and the last
+# (run length mod block) elements of each run round the outer product without fusing it.
+# Measured on torch 2.15's AVX-512, AVX2 and DEFAULT kernels (ATEN_CPU_CAPABILITY=...): no blocks
+# elsewhere.
+_SCALAR_BLOCK = {("AVX512", torch.complex64): 4, ("AVX512", torch.complex128): 2, ("AVX2", torch.complex64): 2}
+
+
+def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.Size,
+                        strides: list[tuple[int, ...]]) -> Tensor:
     # The built-in's scalar loop, product by product: u = 1 − y, p = u · y, c = conj(p), grad · c,
     # each real part fma(first product, −second product) and each imaginary part as its compiler
     # contracted it (found by comparing with the built-in over whole tensors; the tests hold it).
@@ -213,7 +227,19 @@ def _complex_grad_fused(grad: Tensor, y: Tensor) -> Tensor:
     pi = torch.addcmul(ui * br, ur, bi)
     cr, ci = pr, -pi
     ar, ai = grad.real, grad.imag
-    return torch.complex(torch.addcmul(-(ai * ci), ar, cr), torch.addcmul(ar * ci, ai, cr))
+    real = torch.addcmul(-(ai * ci), ar, cr).expand(shape).contiguous()
+    imag = torch.addcmul(ar * ci, ai, cr).expand(shape).contiguous()
+    block = _SCALAR_BLOCK.get((torch.backends.cpu.get_cpu_capability(), y.dtype), 0)
+    inner = order[0]
+    run = shape[inner]
+    single_dim_runs = len(order) == 1 or any(s[order[1]] != s[inner] * run for s in strides)
+    if block and run % block and single_dim_runs:
+        start, length = run - run % block, run % block
+        a_r, a_i, c_r, c_i = (t.expand(shape).narrow(inner, start, length) for t in (ar, ai, cr, ci))
+        real.narrow(inner, start, length).copy_(a_r * c_r - a_i * c_i)
+        imag.narrow(inner, start, length).copy_(a_r * c_i + a_i * c_r)
+    result = torch.empty_permuted(*_builtin_layout(grad, y), dtype=y.dtype, device=y.device)
+    return result.copy_(torch.complex(real, imag))
 
 
 # -- compiled -----------------------------------------------------------------------------------
