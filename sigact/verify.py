@@ -70,7 +70,14 @@ def run(planned: list[tuple[Row, Any, int | None]], full: bool = False, progress
 
 
 def passed(rows: list[Row]) -> bool:
-    return all(row.passed for row in rows)
+    """Something was checked, and every row that ran passed. Rows that could not run (a device or
+    framework not here) are listed but prove nothing either way."""
+    checked = [row for row in rows if row.available]
+    return bool(checked) and all(row.passed for row in checked)
+
+
+def unavailable_reasons(planned: list[tuple[Row, Any, int | None]]) -> list[str]:
+    return [f"{row.framework} {row.device}: {row.note}" for row, mode, _ in planned if mode is None]
 
 
 def format_rows(rows: list[Row]) -> str:
