@@ -81,14 +81,14 @@ def unavailable_reasons(planned: list[tuple[Row, Any, int | None]]) -> list[str]
 
 
 def format_rows(rows: list[Row]) -> str:
-    header = (f"{'framework':<9} {'device':<6} {'dtype':<10} {'mode':<18} {'inputs':>13} {'fwd diff':>9} "
+    header = (f"{'framework':<9} {'device':<6} {'dtype':<10} {'mode':<26} {'inputs':>13} {'fwd diff':>9} "
               f"{'bwd diff':>9} {'known':>6} {'seconds':>8}")
     lines = [header, "-" * len(header)]
     for row in rows:
         if not row.available:
             lines.append(f"{row.framework:<9} {row.device:<6} {row.note}")
             continue
-        lines.append(f"{row.framework:<9} {row.device:<6} {row.dtype:<10} {row.mode:<18} {row.inputs:>13,} "
+        lines.append(f"{row.framework:<9} {row.device:<6} {row.dtype:<10} {row.mode:<26} {row.inputs:>13,} "
                      f"{row.forward_mismatches:>9,} {row.backward_mismatches:>9,} {row.known_differences:>6,} "
                      f"{row.seconds:>8.1f}")
     for row in rows:
