@@ -82,6 +82,9 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
     checks = [{"check": name, "passed": bool(ok)} for name, ok in module.correctness()]
     progress.step(f"{framework.key}: memory")
     memory = module.memory(quick=quick)
+    checks.append({"check": f"memory rows read true: one activation keeps at least its output "
+                            f"({human_bytes(ONE_ACTIVATION_BYTES)}), no row reads 0",
+                   "passed": memory_rows_read_true(memory)})
     models, skipped = [], []
     if framework.models_module:
         models_module = importlib.import_module(framework.models_module)
@@ -149,6 +152,21 @@ def format_machine(m: dict[str, Any]) -> str:
     return f"{m['cpu']}, {m['cores']} cores{memory}; {m['platform']}; Python {m['python']}"
 
 
+# Each framework's memory() measures one activation of this many float32 elements (the label says
+# so); whatever an activation saves for backward, it keeps at least its output.
+ONE_ACTIVATION_ELEMENTS = 2**20
+ONE_ACTIVATION_BYTES = ONE_ACTIVATION_ELEMENTS * 4
+
+
+def memory_rows_read_true(memory: dict[str, dict[str, int]]) -> bool:
+    """Whether the memory rows can be what their labels say. A row measured on a tensor without
+    ``requires_grad`` reads 0 everywhere, and one measured at 2^18 elements under a 2^20 label
+    reads a quarter: both look like plausible numbers in a table, so they fail here instead."""
+    one_activation = memory.get("activation", {})
+    return (bool(one_activation) and all(v >= ONE_ACTIVATION_BYTES for v in one_activation.values())
+            and all(v > 0 for row in memory.values() for v in row.values()))
+
+
 def format_framework(framework: Framework, result: dict[str, Any]) -> str:
     if not result["installed"]:
         return f"{framework.title}: not installed ({result['reason']})"
@@ -156,7 +174,7 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
     lines += [f"    {'PASS' if c['passed'] else 'FAIL'}  {c['check']}" for c in result["correctness"]]
     lines += ["", f"  Memory kept for backward        {'built-in':>10} {'sigact':>10} {'naive':>10}"]
     labels = {
-        "activation": "one activation, 2^20 float32",
+        "activation": f"one activation, 2^{ONE_ACTIVATION_ELEMENTS.bit_length() - 1} float32",
         "mlp": "8-layer MLP step (residuals)" if framework.key == "jax" else "8-layer MLP step",
         "mlp_compiled_temp": "8-layer MLP step (XLA temp)",
     }

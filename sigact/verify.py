@@ -70,18 +70,25 @@ def run(planned: list[tuple[Row, Any, int | None]], full: bool = False, progress
 
 
 def passed(rows: list[Row]) -> bool:
-    return all(row.passed for row in rows)
+    """Something was checked, and every row that ran passed. Rows that could not run (a device or
+    framework not here) are listed but prove nothing either way."""
+    checked = [row for row in rows if row.available]
+    return bool(checked) and all(row.passed for row in checked)
+
+
+def unavailable_reasons(planned: list[tuple[Row, Any, int | None]]) -> list[str]:
+    return [f"{row.framework} {row.device}: {row.note}" for row, mode, _ in planned if mode is None]
 
 
 def format_rows(rows: list[Row]) -> str:
-    header = (f"{'framework':<9} {'device':<6} {'dtype':<10} {'mode':<18} {'inputs':>13} {'fwd diff':>9} "
+    header = (f"{'framework':<9} {'device':<6} {'dtype':<10} {'mode':<26} {'inputs':>13} {'fwd diff':>9} "
               f"{'bwd diff':>9} {'known':>6} {'seconds':>8}")
     lines = [header, "-" * len(header)]
     for row in rows:
         if not row.available:
             lines.append(f"{row.framework:<9} {row.device:<6} {row.note}")
             continue
-        lines.append(f"{row.framework:<9} {row.device:<6} {row.dtype:<10} {row.mode:<18} {row.inputs:>13,} "
+        lines.append(f"{row.framework:<9} {row.device:<6} {row.dtype:<10} {row.mode:<26} {row.inputs:>13,} "
                      f"{row.forward_mismatches:>9,} {row.backward_mismatches:>9,} {row.known_differences:>6,} "
                      f"{row.seconds:>8.1f}")
     for row in rows:
