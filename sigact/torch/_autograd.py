@@ -79,7 +79,7 @@ class SigmoidInplaceFunction(SigmoidFunction):
 # jvp"). Under torch.compile the functional forms swap in these variants, which have no jvp (so
 # no graph break) and take the compiled built-in's evaluation order; eager code keeps forward mode.
 class CompilableSigmoidFunction(SigmoidFunction):
-    jvp = staticmethod(torch.autograd.Function.jvp)
+    jvp = staticmethod(torch.autograd.Function.jvp)  # type: ignore[assignment]  # no jvp at all, on purpose
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -88,5 +88,5 @@ class CompilableSigmoidFunction(SigmoidFunction):
 
 
 class CompilableSigmoidInplaceFunction(SigmoidInplaceFunction):
-    jvp = staticmethod(torch.autograd.Function.jvp)
+    jvp = staticmethod(torch.autograd.Function.jvp)  # type: ignore[assignment]  # no jvp at all, on purpose
     backward = staticmethod(CompilableSigmoidFunction.backward)

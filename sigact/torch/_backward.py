@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 
 import torch
 from torch import Tensor
@@ -12,7 +13,7 @@ TRITON_ENABLED = True
 
 
 @functools.cache
-def _triton():
+def _triton() -> ModuleType | None:
     """The Triton kernel module, or None where triton is not installed."""
     try:
         from sigact.torch import _triton
