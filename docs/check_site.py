@@ -51,6 +51,7 @@ def dom(chromium: str, url: str) -> str:
 
 
 def public_names() -> list[str]:
+    sys.path.insert(0, str(ROOT))  # this checkout's sigact, as docs/conf.py documents it
     import sigact
     import sigact.jax
     import sigact.torch
