@@ -67,4 +67,4 @@ test-min-jax:
 	bash .ci/test-min-jax
 
 clean:
-	rm -rf $(VENV) .venv-min-jax build dist *.egg-info docs/_build
+	rm -rf $(VENV) .venv-min-jax build dist *.egg-info docs/_build .mypy_cache
