@@ -43,6 +43,10 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|jax|jaxlib|numpy|np|flax|optax)(\..*)?"),
     (r"py:.*", r"(collections\.abc|typing|contextlib|types|pathlib)\..*"),
+    # Private names that public docstrings point readers of the source to: the site documents only the
+    # public API, so these render as plain names.
+    (r"py:.*", r"(sigact\.(torch\.|jax\.)?)?_.*"),
+    (r"py:.*", r"compiled_sigmoid_grad|RULES"),
 ]
 
 autodoc_member_order = "bysource"

@@ -51,7 +51,7 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     (``sigact.torch._triton``). Otherwise it
     uses out-of-place ops, so that the result is itself differentiable (double backward) and
     batchable (vmap may hand it a batched ``grad`` next to an unbatched ``y``). Under
-    ``torch.compile`` see ``compiled_sigmoid_grad``.
+    ``torch.compile`` see :func:`compiled_sigmoid_grad`.
 
     >>> y = torch.tensor([0.5])
     >>> sigmoid_grad(torch.ones(1), y)  # σ′(0) = 0.5 · 0.5
