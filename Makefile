@@ -14,7 +14,7 @@ TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 # The venv's pip is whichever one Python ships; its "new release" notice would repeat on every step.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: report verify test bench figures dist check-deps test-min-jax gpu-check clean
+.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax gpu-check clean
 
 # torch is a multi-GiB download: its step keeps pip's progress bar, so a first install does not sit
 # silent for minutes.
@@ -51,6 +51,21 @@ GPU_PYTHON ?=
 gpu-check: $(if $(GPU_PYTHON),,$(STAMP))
 	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(or $(GPU_PYTHON),$(BIN)/python) benchmarks/gpu_check.py $(ARGS)
 
+# The docs site, from docs/ and the docstrings, into docs/_build/html (open docs/_build/html/index.html).
+# Strict: any warning fails it, an unresolved cross-reference or a broken link between pages included
+# (-n -W); a fresh environment each time (-E -a), since Sphinx does not repeat an unchanged page's warnings.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -E -a -n -W --keep-going -q docs docs/_build/html
+
+# The built site in a headless Chromium (Debian's: apt-get install chromium), offline: rendered math,
+# every public name on the API reference, and search.
+docs-check: docs
+	$(BIN)/python docs/check_site.py docs/_build/html
+
+# mypy over sigact/, strict on the public API (pyproject.toml's [tool.mypy] says what is relaxed where).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 # The sdist and the wheel, built from the sdist, with their metadata checked.
 dist: $(STAMP)
 	rm -rf dist
@@ -66,4 +81,4 @@ test-min-jax:
 	bash .ci/test-min-jax
 
 clean:
-	rm -rf $(VENV) .venv-min-jax build dist *.egg-info
+	rm -rf $(VENV) .venv-min-jax build dist *.egg-info docs/_build .mypy_cache

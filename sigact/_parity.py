@@ -87,7 +87,7 @@ def input_chunks(dtype: str, full: bool = False, sample: int | None = None, seed
         n = sample or SAMPLE[dtype]
         patterns = rng.integers(0, np.iinfo(u).max, size=(n // 2, 2), dtype=u, endpoint=True)
         float_type = np.float32 if dtype == "complex64" else np.float64
-        values = (rng.standard_normal((n - n // 2, 2)) * 8).astype(float_type).view(u)
+        values: np.ndarray = (rng.standard_normal((n - n // 2, 2)) * 8).astype(float_type).view(u)
         yield np.concatenate([patterns, values])
     else:
         n = sample or SAMPLE[dtype]

@@ -124,7 +124,9 @@ def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
     if any(results.get(k, {}).get("installed") for k in ("torch", "jax")):
         paths.append(speed_ratio(results, directory / "speed_ratio.png"))
         paths.append(memory_bars(results, directory / "memory.png"))
-        paths.append(sigmoid_curves(*curve_data(results), directory / "sigmoid.png"))
+        curves = curve_data(results)
+        assert curves is not None  # a framework is installed: checked just above
+        paths.append(sigmoid_curves(*curves, directory / "sigmoid.png"))
     if results.get("jax", {}).get("models"):
         paths.append(models_memory(results, directory / "models.png"))
     return paths

@@ -222,7 +222,7 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def curve_data(results: dict[str, Any]):
+def curve_data(results: dict[str, Any]) -> tuple[Any, Any, Any] | None:
     """σ and σ′ on [−8, 8] from the first installed framework's sigact, or None if there is none."""
     import numpy as np
 

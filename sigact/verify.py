@@ -35,11 +35,11 @@ def plan(frameworks: Iterable[str], device: str = "all", dtypes: Iterable[str] =
     """(row to fill, mode to run or None, sample size) for each check asked for. Frameworks and
     devices that are missing get one row each, marked not available."""
     wanted_modes = set(modes) if modes is not None else None
-    planned = []
+    planned: list[tuple[Row, Any, int | None]] = []
     for framework in frameworks:
         module, missing = _load(framework)
         if module is None:
-            planned.append((Row(framework, "-", "-", "-", available=False, note=missing), None, None))
+            planned.append((Row(framework, "-", "-", "-", available=False, note=missing or ""), None, None))
             continue
         for name, reason in module.devices().items():
             if name not in DEVICE_NAMES[device]:
@@ -63,7 +63,8 @@ def run(planned: list[tuple[Row, Any, int | None]], full: bool = False, progress
             continue
         what = f"{row.framework} {row.device} {row.dtype} {row.mode}"
         progress.step(f"{what}: {count(row.dtype, full, sample):,} inputs")
-        run_mode(row, mode, full=full, sample=sample, on_chunk=lambda done, total, what=what:
+        # mypy cannot type a lambda with a default argument against Callable[[int, int], None].
+        run_mode(row, mode, full=full, sample=sample, on_chunk=lambda done, total, what=what:  # type: ignore[misc]
                  progress.fraction(what, done, total) if total > 2**26 else None)
     progress.clear()
     return [row for row, _, _ in planned]

@@ -8,6 +8,7 @@ kernels does; which kernel depends on the dtype, the device, the layouts and the
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 
 import torch
 from torch import Tensor
@@ -85,7 +86,7 @@ def _plain(t: Tensor) -> bool:
 
 
 @functools.cache
-def _triton():
+def _triton() -> ModuleType | None:
     """The Triton kernel module, or None where triton is not installed."""
     try:
         from sigact.torch import _triton
