@@ -4,11 +4,12 @@ and the tests run. A leaf module: the measurement and verification modules both 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 
 
-def value_and_vjp(fn: Callable) -> Callable:
+def value_and_vjp(fn: Callable[[jax.Array], Any]) -> Callable[[jax.Array, jax.Array], tuple[Any, Any]]:
     """``(x, g) -> (fn(x), gᵀ·∂fn/∂x)``: the value and the vector-Jacobian product for cotangent ``g``.
 
     Example:
@@ -18,7 +19,7 @@ def value_and_vjp(fn: Callable) -> Callable:
         ([0.5, 0.5], [0.25, 0.25])
     """
 
-    def call(x, g):
+    def call(x: jax.Array, g: jax.Array) -> tuple[Any, Any]:
         y, pullback = jax.vjp(fn, x)
         return y, pullback(g)[0]
 
