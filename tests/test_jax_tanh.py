@@ -66,26 +66,32 @@ def inputs(dtype, n=4099, seed=0):
     return x, g, t
 
 
-def vjp_and_jvp(act, use, x, g, t):
-    fun = functools.partial(USES[use], act)
-    y, pullback = jax.vjp(fun, x)
-    cotangent = jax.tree.map(lambda leaf: g.astype(leaf.dtype), y)
-    return y, pullback(cotangent), jax.jvp(fun, (x,), (t,))
+def value_and_vjp(act, use, x, g):
+    """The use's value and its VJP for the cotangent g (in each output)."""
+    y, pullback = jax.vjp(functools.partial(USES[use], act), x)
+    return y, pullback(jax.tree.map(lambda leaf: g, y))
 
 
-with jax.enable_x64(True):
-    # Built once: under jit, compiled once per (use, shape, dtype).
-    _RULES = {(name, use, mode): MODES[mode](functools.partial(vjp_and_jvp, act, use))
-              for name, act in (("sigact", sj.tanh), ("builtin", jnp.tanh)) for use in USES for mode in MODES}
+def value_and_jvp(act, use, x, t):
+    return jax.jvp(functools.partial(USES[use], act), (x,), (t,))
+
+
+RULES = {"vjp": value_and_vjp, "jvp": value_and_jvp}
+# Built once: under jit, compiled once per (use, shape, dtype).
+_RULES = {(name, rule, use, mode): MODES[mode](functools.partial(RULES[rule], act, use))
+          for name, act in (("sigact", sj.tanh), ("builtin", jnp.tanh))
+          for rule in RULES for use in USES for mode in MODES}
 
 
 @pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("rule", list(RULES))
 @pytest.mark.parametrize("use", list(USES))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_values_vjps_and_jvps_are_bitwise_equal_to_jnp_tanh(dtype, use, mode):
+def test_values_vjps_and_jvps_are_bitwise_equal_to_jnp_tanh(dtype, use, rule, mode):
     with jax.enable_x64(True):
         x, g, t = inputs(dtype)
-        assert_trees_bitwise(_RULES["sigact", use, mode](x, g, t), _RULES["builtin", use, mode](x, g, t))
+        v = g if rule == "vjp" else t  # a random non-unit cotangent, or a random tangent
+        assert_trees_bitwise(_RULES["sigact", rule, use, mode](x, v), _RULES["builtin", rule, use, mode](x, v))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -150,7 +156,9 @@ def test_a_string_raises_like_jnp_tanh():
 def test_every_shape_including_scalars_and_empty_arrays(shape, mode):
     x = jax.random.normal(jax.random.key(1), shape) * 3
     g = jax.random.normal(jax.random.key(2), shape)
-    assert_trees_bitwise(_RULES["sigact", "reused", mode](x, g, g), _RULES["builtin", "reused", mode](x, g, g))
+    for rule in RULES:
+        ours, ref = (_RULES[name, rule, "reused", mode](x, g) for name in ("sigact", "builtin"))
+        assert_trees_bitwise(ours, ref)
 
 
 # ---------------------------------------------------------------- transforms
@@ -163,7 +171,8 @@ def both(fn):
 
 def test_vmap_of_vjp_and_jvp_is_bitwise():
     x, g = (jax.random.normal(k, (5, 7)) * 3 for k in jax.random.split(jax.random.key(0)))
-    assert_trees_bitwise(*both(lambda act: jax.vmap(functools.partial(vjp_and_jvp, act, "reused"))(x, g, g)))
+    for rule in RULES.values():
+        assert_trees_bitwise(*both(lambda act, rule=rule: jax.vmap(functools.partial(rule, act, "reused"))(x, g)))
 
 
 def test_jacfwd_jacrev_and_linearize_are_bitwise():
@@ -181,8 +190,8 @@ def test_second_derivatives_of_tanh_alone_are_bitwise(mode):
     with jax.enable_x64(True):
         for dtype in ("float16", "bfloat16", "float32", "float64"):
             x = jnp.linspace(-8.0, 8.0, 1001, dtype=dtype)
-            assert_bitwise(*both(lambda act: MODES[mode](jax.vmap(jax.grad(jax.grad(act))))(x)))
-            assert_bitwise(*both(lambda act: MODES[mode](jax.vmap(jax.hessian(act)))(x)))
+            assert_bitwise(*both(lambda act, x=x: MODES[mode](jax.vmap(jax.grad(jax.grad(act))))(x)))
+            assert_bitwise(*both(lambda act, x=x: MODES[mode](jax.vmap(jax.hessian(act)))(x)))
 
 
 def test_scan_of_an_lstm_like_recurrence_is_bitwise_and_keeps_one_buffer_fewer_per_step():
@@ -199,7 +208,8 @@ def test_scan_of_an_lstm_like_recurrence_is_bitwise_and_keeps_one_buffer_fewer_p
         return jnp.sum(c * c) + jnp.sum(hs * xs)
 
     for mode in MODES.values():
-        assert_trees_bitwise(*both(lambda act: mode(jax.value_and_grad(functools.partial(run, act), (0, 1)))(c0, xs)))
+        grads = both(lambda act, mode=mode: mode(jax.value_and_grad(functools.partial(run, act), (0, 1)))(c0, xs))
+        assert_trees_bitwise(*grads)
     ours, ref = both(lambda act: sj.audit(functools.partial(run, act), c0, xs).total_bytes)
     assert ref - ours == steps * width * 4
 
