@@ -227,8 +227,31 @@ def test_checkpoint_under_a_policy_is_bitwise(policy):
     assert_trees_bitwise(*both(lambda act: jax.grad(functools.partial(loss, act), (0, 1))(w, x)))
 
 
-def test_the_swap_keeps_a_tanh_with_non_default_accuracy_as_the_builtin():
-    fun = lambda x: jnp.sum(lax.tanh(x, accuracy=lax.AccuracyMode.HIGHEST) ** 2)  # noqa: E731
+def test_pmap_shard_map_and_sharded_jit_are_bitwise():
+    assert jax.device_count() == 8, "XLA_FLAGS=--xla_force_host_platform_device_count=8 (conftest.py)"
+    mesh = jax.make_mesh((8,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
+    x = jax.random.normal(jax.random.key(8), (8, 16)) * 3
+    w = jax.random.normal(jax.random.key(9), (16, 16)) / 4
+
+    def psum_loss(act, x, w):
+        return lax.psum(jnp.sum(reused(act, x @ w) ** 2), "batch")
+
+    def sharded(act):
+        batch, whole = jax.sharding.PartitionSpec("batch"), jax.sharding.PartitionSpec()
+        return jax.shard_map(functools.partial(psum_loss, act), mesh=mesh, in_specs=(batch, whole), out_specs=whole)
+
+    assert_trees_bitwise(*both(lambda act: jax.pmap(jax.grad(lambda v: jnp.sum(reused(act, v) ** 2)))(x)))
+    assert_trees_bitwise(*both(lambda act: jax.jit(jax.grad(sharded(act), (0, 1)))(x, w)))
+    data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+    xs = jax.device_put(x, data)
+    grads = both(lambda act: jax.jit(jax.grad(lambda v: jnp.sum(reused(act, v @ w) ** 2)), in_shardings=data)(xs))
+    assert_trees_bitwise(*grads)
+    assert grads[0].sharding.is_equivalent_to(data, 2)
+
+
+@pytest.mark.parametrize("accuracy", [lax.AccuracyMode.HIGHEST, lax.AccuracyMode.DEFAULT], ids=str)
+def test_the_swap_keeps_a_tanh_that_sets_an_accuracy_as_the_builtin(accuracy):
+    fun = lambda x: jnp.sum(lax.tanh(x, accuracy=accuracy) ** 2)  # noqa: E731
     x = jnp.linspace(-3.0, 3.0, 64)
     swapped = sj.swap(fun)
     assert_trees_bitwise(jax.value_and_grad(swapped)(x), jax.value_and_grad(fun)(x))
