@@ -1,6 +1,6 @@
-"""Property tests for sigact.jax.sigmoid_jvp, the forward-mode variant: any shape, dtype, weak
-type and extreme value gives the built-in's values, VJPs and JVPs bit for bit, eagerly and under
-jit. (sigact.jax.sigmoid's own property tests are in test_jax_parity.py.)"""
+"""Property tests for sigact.jax.sigmoid_jvp, the forward-mode variant, and sigact.jax.tanh: any shape, dtype,
+weak type and extreme value gives the built-in's values, VJPs and JVPs bit for bit, eagerly and under jit.
+(sigact.jax.sigmoid's own property tests are in test_jax_parity.py.)"""
 
 import pytest
 
@@ -30,10 +30,12 @@ def value_and_jvp(fn, x, t):
 # Module-level jitted functions: the compile cache is reused across examples of equal shape and dtype.
 RULES = {
     (name, rule, jit): (jax.jit(lambda x, g, f=f, r=r: r(f, x, g)) if jit else (lambda x, g, f=f, r=r: r(f, x, g)))
-    for name, f in (("sigmoid_jvp", sj.sigmoid_jvp), ("builtin", jax.nn.sigmoid))
+    for name, f in (("sigmoid_jvp", sj.sigmoid_jvp), ("builtin sigmoid_jvp", jax.nn.sigmoid),
+                    ("tanh", sj.tanh), ("builtin tanh", jnp.tanh))
     for rule, r in (("vjp", value_and_vjp), ("jvp", value_and_jvp))
     for jit in (False, True)
 }
+ACTIVATIONS = ["sigmoid_jvp", "tanh"]
 
 
 def draw(rng, shape, dtype, scale):
@@ -53,9 +55,10 @@ def draw(rng, shape, dtype, scale):
     rule=st_.sampled_from(["vjp", "jvp"]),
     jit=st_.booleans(),
     seed=st_.integers(0, 2**16),
+    activation=st_.sampled_from(ACTIVATIONS),
 )
 def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, extremes, imaginary_extremes, rule, jit,
-                                                          seed):
+                                                          seed, activation):
     rng = np.random.default_rng(seed)
     x = draw(rng, shape, dtype, 10).ravel()
     n = min(len(extremes), x.size)
@@ -67,8 +70,8 @@ def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, extreme
     g = draw(rng, shape, dtype, 1)  # random non-unit cotangents or tangents: rounding order shows
     with jax.enable_x64(True):
         x, g = jnp.asarray(x).astype(dtype), jnp.asarray(g).astype(dtype)
-        ours = RULES["sigmoid_jvp", rule, jit](x, g)
-        ref = RULES["builtin", rule, jit](x, g)
+        ours = RULES[activation, rule, jit](x, g)
+        ref = RULES["builtin " + activation, rule, jit](x, g)
     for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
 
@@ -81,11 +84,13 @@ def test_any_shape_dtype_and_extreme_value_matches_builtin(shape, dtype, extreme
     rule=st_.sampled_from(["vjp", "jvp"]),
     jit=st_.booleans(),
     cotangent=st_.floats(-1e3, 1e3),
+    activation=st_.sampled_from(ACTIVATIONS),
 )
-def test_python_scalars_stay_weakly_typed_like_builtin(value, rule, jit, cotangent):
+def test_python_scalars_stay_weakly_typed_like_builtin(value, rule, jit, cotangent, activation):
     # A Python scalar is weakly typed: the result must not promote a float16 array, as the built-in's does not.
     cotangent = type(value)(cotangent)  # a complex input takes a complex cotangent (or tangent)
-    ours, ref = RULES["sigmoid_jvp", rule, jit](value, cotangent), RULES["builtin", rule, jit](value, cotangent)
+    ours = RULES[activation, rule, jit](value, cotangent)
+    ref = RULES["builtin " + activation, rule, jit](value, cotangent)
     for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
         assert a.weak_type == b.weak_type
