@@ -106,6 +106,14 @@ def test_the_output_is_the_only_residual_where_the_builtin_keeps_one_minus_y_too
         assert builtin.total_bytes == 2 * ours.total_bytes
 
 
+def test_audit_sees_one_residual_through_jit_and_the_swap_where_the_builtin_keeps_two():
+    x = jnp.ones(64)
+    for fun in (jax.jit(sj.tanh), sj.swap(jnp.tanh), sj.swap(jax.jit(jnp.tanh))):
+        assert [(e.origin, e.bytes) for e in sj.audit(fun, x).entries] == [("output", x.nbytes)]
+    assert [(e.origin, e.bytes) for e in sj.audit(jax.jit(jnp.tanh), x).entries] == [
+        ("output", x.nbytes), ("intermediate", x.nbytes)]
+
+
 def test_in_an_lstm_like_step_the_residuals_shrink_by_one_buffer():
     c = jnp.linspace(-3.0, 3.0, 256)
     ours, builtin = (sj.audit(lambda c, act=act: lstm_like(act, c), c) for act in (sj.tanh, jnp.tanh))
