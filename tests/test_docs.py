@@ -63,7 +63,7 @@ def test_readme_pytorch_and_cost_figures_are_the_measured_ones():
     assert "35 minutes" in lead and "35 minutes" in (ROOT / "docs" / "verification.md").read_text()
 
 
-def test_saturation_thresholds_on_the_derivative_page_are_the_measured_ones():
+def make_figures():
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
     import importlib.util
@@ -71,12 +71,29 @@ def test_saturation_thresholds_on_the_derivative_page_are_the_measured_ones():
     spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "make_figures.py")
     figures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figures)
-    page = (ROOT / "docs" / "derivative.md").read_text()
-    table = figures.saturation_table()
+    return figures
+
+
+def assert_table_rows_hold(lines, table):
     for dtype, row in table.items():
-        line = next(line for line in page.splitlines() if line.startswith(f"| {dtype} |")).replace("−", "-")
+        line = next(line for line in lines if line.startswith(f"| {dtype} |")).replace("−", "-")
         for value in row.values():
             assert f"{value:.4g}" in line, (dtype, value, line)
+
+
+def test_saturation_thresholds_on_the_derivative_page_are_the_measured_ones():
+    page = (ROOT / "docs" / "derivative.md").read_text()
+    sigmoid_part = page.split("## tanh, from the sigmoid")[0]
+    assert_table_rows_hold(sigmoid_part.splitlines(), make_figures().saturation_table())
+
+
+def test_tanh_saturation_thresholds_on_the_derivative_page_are_the_measured_ones():
+    pytest.importorskip("jax")
+    page = (ROOT / "docs" / "derivative.md").read_text()
+    tanh_part = page.split("## tanh, from the sigmoid")[1]
+    table = make_figures().tanh_saturation_table()
+    assert all(row["output_only_negative"] == -row["output_only"] for row in table.values())  # "the same |x|"
+    assert_table_rows_hold(tanh_part.splitlines(), table)
 
 
 def test_the_readmes_make_examples_write_only_where_git_ignores():

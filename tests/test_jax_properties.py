@@ -1,6 +1,7 @@
-"""Property tests for sigact.jax's sigmoids: any shape, dtype, weak type and extreme value gives the
+"""Property tests for sigact.jax's activations: any shape, dtype, weak type and extreme value gives the
 built-in's values and derivatives bit for bit, eagerly and under jit. ``sigmoid`` (a custom_vjp) is
-checked in reverse mode; ``sigmoid_jvp`` (a custom_jvp) in reverse and forward mode."""
+checked in reverse mode; ``sigmoid_jvp`` and ``tanh`` (custom_jvps) in reverse and forward mode, each against
+what users call (``jax.nn.sigmoid``, ``jnp.tanh``)."""
 
 import pytest
 
@@ -15,10 +16,12 @@ from sigact.jax._vjp import value_and_vjp  # noqa: E402
 from tests.helpers import EXTREMES, assert_bitwise  # noqa: E402
 
 DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
-FUNCTIONS = {"sigmoid": sj.sigmoid, "sigmoid_jvp": sj.sigmoid_jvp, "builtin": jax.nn.sigmoid}
+FUNCTIONS = {"sigmoid": sj.sigmoid, "sigmoid_jvp": sj.sigmoid_jvp, "tanh": sj.tanh,
+             "builtin sigmoid": jax.nn.sigmoid, "builtin tanh": jnp.tanh}
+BUILTIN = {"sigmoid": "builtin sigmoid", "sigmoid_jvp": "builtin sigmoid", "tanh": "builtin tanh"}
 RULES = {"vjp": value_and_vjp, "jvp": lambda fn: lambda x, t: jax.jvp(fn, (x,), (t,))}
 # (function, rule) pairs each property runs on: a custom_vjp has no forward mode.
-CASES = [("sigmoid", "vjp"), ("sigmoid_jvp", "vjp"), ("sigmoid_jvp", "jvp")]
+CASES = [("sigmoid", "vjp"), ("sigmoid_jvp", "vjp"), ("sigmoid_jvp", "jvp"), ("tanh", "vjp"), ("tanh", "jvp")]
 
 # Built once: the jit cache is then reused across examples of equal shape and dtype.
 CALLS = {(name, rule, jit): (jax.jit if jit else lambda f: f)(RULES[rule](fn))
@@ -54,7 +57,7 @@ def test_any_shape_dtype_and_extreme_value_matches_builtin(name, rule, shape, dt
     g = draw(rng, shape, dtype, 1)  # random non-unit cotangents or tangents: rounding order shows
     with jax.enable_x64(True):
         x, g = jnp.asarray(x).astype(dtype), jnp.asarray(g).astype(dtype)
-        ours, ref = CALLS[name, rule, jit](x, g), CALLS["builtin", rule, jit](x, g)
+        ours, ref = CALLS[name, rule, jit](x, g), CALLS[BUILTIN[name], rule, jit](x, g)
     for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
 
@@ -71,7 +74,7 @@ def test_any_shape_dtype_and_extreme_value_matches_builtin(name, rule, shape, dt
 def test_python_scalars_stay_weakly_typed_like_builtin(name, rule, value, jit, cotangent):
     # A Python scalar is weakly typed: the result must not promote a float16 array, as the built-in's does not.
     cotangent = type(value)(cotangent)  # a complex input takes a complex cotangent (or tangent)
-    ours, ref = CALLS[name, rule, jit](value, cotangent), CALLS["builtin", rule, jit](value, cotangent)
+    ours, ref = CALLS[name, rule, jit](value, cotangent), CALLS[BUILTIN[name], rule, jit](value, cotangent)
     for a, b in zip(ours, ref, strict=True):
         assert_bitwise(a, b)
         assert a.weak_type == b.weak_type

@@ -137,7 +137,8 @@ def test_torch_layout_rows_are_bitwise_equal_with_no_known_tail(mode, dtype):
 
 @pytest.mark.parametrize("dtype", HALF)
 @pytest.mark.parametrize("mode", ["sigmoid", "sigmoid, jit", "sigmoid_jvp, jvp", "sigmoid_jvp, jit",
-                                  "swap_sigmoid, jit"])
+                                  "swap_sigmoid, jit", "tanh", "tanh, jit", "tanh, jvp", "tanh, reused, jit",
+                                  "swap, jit"])
 def test_jax_every_16_bit_input_is_bitwise_equal(mode, dtype):
     row = run_mode(Row("jax", "cpu", dtype, mode), jax_modes()[mode][0])
     assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
@@ -201,6 +202,54 @@ def test_the_jax_engine_counts_a_forward_one_bit_off():
 
     row = run_mode(Row("jax", "cpu", "bfloat16", "broken"), _mode("cpu", value_and_vjp, off))
     assert row.forward_mismatches > 2**16 and not row.passed
+
+
+def plain_vjp_tanh(jax):
+    """A tanh whose backward returns its two cotangent terms summed, c = g·(1 − y); c + c·y: the rule
+    docs/derivative.md explains cannot be bitwise where x has other uses."""
+    from jax import lax
+
+    @jax.custom_vjp
+    def tanh(x):
+        return lax.tanh(x)
+
+    def backward(y, g):
+        c = g * (1 - y)
+        return (c + c * y,)
+
+    tanh.defvjp(lambda x: (lax.tanh(x), lax.tanh(x)), backward)
+    return lambda x: tanh(*jax._src.numpy.util.promote_args_inexact("tanh", x))
+
+
+def test_the_reused_tanh_row_fails_a_tanh_whose_backward_sums_its_terms(monkeypatch):
+    jax = pytest.importorskip("jax")
+    import sigact.jax as sj
+
+    monkeypatch.setattr(sj, "tanh", plain_vjp_tanh(jax))
+    modes = jax_modes()
+    # Isolated, the summed backward rounds as the built-in does: that is why the reused row exists.
+    for dtype in HALF:
+        isolated = run_mode(Row("jax", "cpu", dtype, "tanh, jit"), modes["tanh, jit"][0])
+        assert isolated.passed, isolated.first_mismatch
+        row = run_mode(Row("jax", "cpu", dtype, "tanh, reused, jit"), modes["tanh, reused, jit"][0])
+        assert row.forward_mismatches == 0 and row.backward_mismatches > 1000 and not row.passed
+
+
+def test_verify_exits_1_on_a_tanh_one_bit_off(monkeypatch, capsys):
+    jax = pytest.importorskip("jax")
+    import sigact.jax as sj
+
+    original = sj.tanh
+
+    def one_bit_up(x):
+        y = original(x)
+        frozen = jax.lax.stop_gradient(y)
+        return y + (jax.numpy.nextafter(frozen, jax.numpy.full_like(y, 2)) - frozen)
+
+    monkeypatch.setattr(sj, "tanh", one_bit_up)
+    assert main(["verify", "--framework", "jax", "--device", "cpu", "--dtype", "bfloat16", "--mode", "tanh",
+                 "--no-progress"]) == 1
+    assert "first mismatch, jax cpu bfloat16 tanh: forward at input" in capsys.readouterr().out
 
 
 def test_the_jax_engine_counts_a_conjugated_complex_backward():
