@@ -158,13 +158,13 @@ def swapped_jaxpr(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
     return known[key]
 
 
-def _swapped_open(jaxpr: core.Jaxpr, rules: Rules) -> core.Jaxpr | None:
-    """The rewrite of an open jaxpr (a ``checkpoint`` body), or None if it needs constants."""
+def _swapped_open(jaxpr: core.Jaxpr, rules: Rules) -> Any:
+    """The rewrite of an open jaxpr (a ``checkpoint`` body), or ``_NEEDS_CONSTANTS``."""
     known, key = _rewritten.setdefault(jaxpr, {}), (rules, config.trace_context())
     if key not in known:
         new = swapped_jaxpr(core.ClosedJaxpr(jaxpr, []), rules)
         known[key] = _NEEDS_CONSTANTS if new.consts else new.jaxpr
-    return None if known[key] is _NEEDS_CONSTANTS else known[key]
+    return known[key]
 
 
 def _swapped_value(value: Any, rules: Rules) -> Any:
@@ -182,7 +182,7 @@ def _swapped_params(params: dict[str, Any], rules: Rules) -> dict[str, Any] | No
     """``params`` with each jaxpr that holds a swappable activation rewritten; None if an open body's
     rewrite needs constants."""
     swapped = {key: _swapped_value(value, rules) for key, value in params.items()}
-    return None if any(value is None for value in swapped.values()) else swapped
+    return None if any(value is _NEEDS_CONSTANTS for value in swapped.values()) else swapped
 
 
 def _checkpoint(params: dict[str, Any], rules: Rules, args: Any) -> Any:
@@ -214,7 +214,9 @@ def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) ->
     call at a time as they would (so eager forward mode is bitwise too), ``jax.debug_nans`` raises,
     ``jax.disable_jit`` runs Python, and Python control flow on values works; under ``jax.jit`` the
     swap is traced once with ``fun``, Python scalars as weakly typed arrays, as ``jit`` traces them.
-    Every transform composes with it both ways, forward mode included.
+    Every transform composes with it both ways, forward mode included. An eager call costs more than
+    ``fun``'s own: under any trace JAX dispatches each ``jnp`` call through Python instead of its C++
+    fast path. Put the swap inside ``jax.jit`` (or ``jit`` the swapped function) where speed matters.
 
     Args:
         fun: the function (or callable pytree, such as an Equinox module) to transform.
