@@ -275,14 +275,9 @@ FIRST_ORDER = {
     "jvp": lambda f: lambda v: jax.jvp(f, (v,), (jnp.cos(7 * v),)),
     "linearize": lambda f: lambda v: jax.linearize(f, v)[1](jnp.cos(7 * v)),
 }
-# Eagerly the swap runs its traced program op by op, and some tangents differ in the last bit (issue 16,
-# item 4, in the swap's own work): strict, so that this test says when the fix has landed.
-_EAGER_JVP = pytest.mark.xfail(strict=True, reason="the swap's eager JVP is not bitwise yet (issue 16, item 4)")
 
 
-@pytest.mark.parametrize("transform,mode", [
-    pytest.param(name, mode, marks=[_EAGER_JVP] if (name, mode) == ("jvp", "eager") else [])
-    for name in FIRST_ORDER for mode in MODES])
+@pytest.mark.parametrize("transform,mode", [(name, mode) for name in FIRST_ORDER for mode in MODES])
 def test_the_swap_of_a_cell_with_sigmoid_and_tanh_is_bitwise_in_every_first_order_transform(transform, mode):
     # The "swap" column of docs/api.md's table, for a function with both activations and c carried on.
     with jax.enable_x64(True):
