@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 
-.PHONY: report verify test bench figures dist check-deps test-min-jax clean
+.PHONY: report verify test bench figures dist check-deps test-min-jax test-min-torch check-torch-kept clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,13 @@ check-deps:
 test-min-jax:
 	bash .ci/test-min-jax
 
+# The torch half of the suite against the oldest torch sigact declares (requirements-min-torch.txt).
+test-min-torch:
+	TORCH_INDEX=$(TORCH_INDEX) bash .ci/test-min-torch
+
+# `pip install ".[torch]"` keeps the newest (.venv) and the oldest (.venv-min-torch) supported torch.
+check-torch-kept: $(STAMP)
+	bash .ci/check-torch-kept $(VENV) .venv-min-torch
+
 clean:
-	rm -rf $(VENV) .venv-min-jax build dist *.egg-info
+	rm -rf $(VENV) .venv-min-jax .venv-min-torch build dist *.egg-info
