@@ -11,12 +11,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
+# The venv's pip is whichever one Python ships; its "new release" notice would repeat on every step.
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: report verify test bench figures dist check-deps test-min-jax test-min-torch check-torch-kept clean
+.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax test-min-torch check-torch-kept gpu-check clean
 
+# torch is a multi-GiB download: its step keeps pip's progress bar, so a first install does not sit
+# silent for minutes.
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
+	$(BIN)/pip install --progress-bar on $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
@@ -36,6 +40,31 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python docs/make_figures.py
+
+# On a machine with an NVIDIA GPU: verify on CUDA, the CUDA tests, the Triton kernel's throughput and
+# JAX on the GPU, in a few minutes (benchmarks/gpu_check.py); writes docs/results/gpu-*.json and the
+# GPU section of docs/benchmarks.md. Exits 2, having run nothing, where there is no GPU.
+# GPU_PYTHON: a Python that already has a CUDA torch, triton and pytest, used instead of .venv (for a
+# GPU machine without internet, where .venv cannot be set up):
+#     make gpu-check GPU_PYTHON=python3
+GPU_PYTHON ?=
+gpu-check: $(if $(GPU_PYTHON),,$(STAMP))
+	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(or $(GPU_PYTHON),$(BIN)/python) benchmarks/gpu_check.py $(ARGS)
+
+# The docs site, from docs/ and the docstrings, into docs/_build/html (open docs/_build/html/index.html).
+# Strict: any warning fails it, an unresolved cross-reference or a broken link between pages included
+# (-n -W); a fresh environment each time (-E -a), since Sphinx does not repeat an unchanged page's warnings.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -E -a -n -W --keep-going -q docs docs/_build/html
+
+# The built site in a headless Chromium (Debian's: apt-get install chromium), offline: rendered math,
+# every public name on the API reference, and search.
+docs-check: docs
+	$(BIN)/python docs/check_site.py docs/_build/html
+
+# mypy over sigact/, strict on the public API (pyproject.toml's [tool.mypy] says what is relaxed where).
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 # The sdist and the wheel, built from the sdist, with their metadata checked.
 dist: $(STAMP)
@@ -60,4 +89,4 @@ check-torch-kept: $(STAMP)
 	bash .ci/check-torch-kept $(VENV) .venv-min-torch
 
 clean:
-	rm -rf $(VENV) .venv-min-jax .venv-min-torch build dist *.egg-info
+	rm -rf $(VENV) .venv-min-jax .venv-min-torch build dist *.egg-info docs/_build .mypy_cache

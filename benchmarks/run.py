@@ -67,9 +67,9 @@ def elementwise(quick: bool, timing: dict) -> dict:
     sizes = [2**10, 2**14] if quick else [2**k for k in range(10, 25, 2)]
     runs = []
     for dtype_name in ("float32", "bfloat16"):
-        for mode in ("eager", "compile"):
-            log(f"torch {mode} {dtype_name}")
-            runs += torch_measure.speed(sizes, mode=mode, dtype=getattr(torch, dtype_name), **timing,
+        for execution in torch_measure.EXECUTIONS:
+            log(f"torch {execution} {dtype_name}")
+            runs += torch_measure.speed(sizes, execution=execution, dtype=getattr(torch, dtype_name), **timing,
                                         on_size=lambda n: log(f"  2^{n.bit_length() - 1}"))
         log(f"jax jit {dtype_name}")
         runs += [{**r, "framework": "jax"} for r in jax_measure.speed(sizes, dtype=dtype_name, **timing)]
@@ -83,9 +83,9 @@ def print_elementwise(result: dict) -> None:
     rows = []
     for r in result["speed"]:
         b = r["builtin_s"]
-        rows.append([f"{r['framework']} {r['mode']}", r["dtype"], f"2^{r['n'].bit_length() - 1}", format_duration(b),
-                     format_duration(r["sigact_s"]), f"{r['sigact_s'] / b:.2f}", format_duration(r["naive_s"]),
-                     f"{r['naive_s'] / b:.2f}"])
+        rows.append([f"{r['framework']} {r['execution']}", r["dtype"], f"2^{r['n'].bit_length() - 1}",
+                     format_duration(b), format_duration(r["sigact_s"]), f"{r['sigact_s'] / b:.2f}",
+                     format_duration(r["naive_s"]), f"{r['naive_s'] / b:.2f}"])
     print(table(["framework", "dtype", "n", "built-in", "sigact", "sigact / built-in", "naive",
                  "naive / built-in"], rows))
     print()

@@ -48,6 +48,41 @@ def saturation_table() -> dict[str, dict[str, float]]:
                    "true": first_zero_of_true_derivative(dt)} for name, dt in DTYPES.items()}
 
 
+def tanh_output_only_gradient(x: np.ndarray, dtype: str) -> np.ndarray:
+    """tanh′(x) as sigact.jax.tanh computes it, (1 + y)(1 − y) from the stored output, in ``dtype``; as float64."""
+    import jax
+    import jax.numpy as jnp
+
+    import sigact.jax as sj
+
+    with jax.enable_x64(True):
+        x = jnp.asarray(x).astype(dtype)
+        y, pullback = jax.vjp(sj.tanh, x)
+        return np.asarray(pullback(jnp.ones_like(y))[0].astype(jnp.float64))
+
+
+def tanh_saturation_table() -> dict[str, dict[str, float]]:
+    """Per dtype, the smallest |x| on a 1/1024 grid where tanh's gradient from the output is exactly 0, on
+    each side, and where the true tanh′(x) = 4e^(−2x) / (1 + e^(−2x))², in float64 and rounded to the
+    dtype, is."""
+    import ml_dtypes
+
+    x = np.arange(0, 800, STEP, dtype=np.float64)
+    table = {}
+    for name in DTYPES:
+        found = {}
+        for key, sign in (("output_only", 1), ("output_only_negative", -1)):
+            grid = (x * sign).astype(ml_dtypes.bfloat16 if name == "bfloat16" else name)
+            zero = np.flatnonzero(tanh_output_only_gradient(grid, name) == 0)
+            found[key] = float(grid[zero[0]])
+        with np.errstate(over="ignore"):
+            exact = 4 * np.exp(-2 * x) / (1 + np.exp(-2 * x)) ** 2
+        rounded = exact.astype(ml_dtypes.bfloat16 if name == "bfloat16" else name)
+        found["true"] = float(x[np.flatnonzero(rounded == 0)[0]])
+        table[name] = found
+    return table
+
+
 def saturation_figure(table, path: Path) -> Path:
     plt = plots._pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -75,6 +110,10 @@ def main() -> int:
     print(f"{'dtype':<10} {'from output, x>0':>17} {'from output, x<0':>17} {'true σ′ underflows':>19}")
     for name, row in table.items():
         print(f"{name:<10} {row['output_only']:>17.4g} {row['output_only_negative']:>17.4g} {row['true']:>19.4g}")
+    print("tanh: first x where the gradient is exactly 0")
+    print(f"{'dtype':<10} {'from output, x>0':>17} {'from output, x<0':>17} {'true tanh′ underflows':>22}")
+    for name, row in tanh_saturation_table().items():
+        print(f"{name:<10} {row['output_only']:>17.4g} {row['output_only_negative']:>17.4g} {row['true']:>22.4g}")
 
     xs = np.linspace(-8, 8, 401)
     plots.sigmoid_curves(xs, *curves(xs), FIGURES / "sigmoid.png")

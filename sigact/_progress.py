@@ -40,6 +40,10 @@ class Progress:
             self.stream.write("\r\033[K")
             self.stream.flush()
 
+    _fraction_start: float
+    _fraction_what: str
+    _fraction_tenth: int
+
     def fraction(self, what: str, done: int, total: int) -> None:
         """Progress within a long step, with a time estimate. Off a terminal, one line per tenth."""
         if not self.enabled or total <= 0:

@@ -59,3 +59,23 @@ def interleaved_medians(
         for name, fn in contenders.items():
             samples[name] += timer(fn, seconds)
     return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def speed_rows(
+    sizes: list[int],
+    contenders_at: Callable[[int], dict[str, Callable[[], object]]],
+    timer: Timer,
+    *,
+    rounds: int,
+    seconds: float,
+    on_size: Callable[[int], None] = lambda n: None,
+    **labels: str,
+) -> list[dict]:
+    """One row per size: ``{"n": n, **labels, "<name>_s": median seconds per call}`` for each
+    contender that ``contenders_at(n)`` builds, timed by :func:`interleaved_medians`."""
+    rows = []
+    for n in sizes:
+        on_size(n)
+        medians = interleaved_medians(contenders_at(n), timer, rounds=rounds, seconds=seconds)
+        rows.append({"n": n, **labels, **{f"{name}_s": t for name, t in medians.items()}})
+    return rows

@@ -23,13 +23,13 @@ def speed_ratio(results: dict[str, Any], path: Path) -> Path:
     """sigact's and the naive composite's time over the built-in's, against the number of elements."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    series = [(key, mode, dtype) for key in ("torch", "jax")
-              for mode, dtype in dict.fromkeys((r["mode"], r.get("dtype", "float32"))
-                                               for r in results.get(key, {}).get("speed", []))]
-    for colour, (key, mode, dtype) in zip(plt.cm.tab10.colors, series, strict=False):
-        sel = [r for r in results[key]["speed"] if (r["mode"], r.get("dtype", "float32")) == (mode, dtype)]
+    series = [(key, execution, dtype) for key in ("torch", "jax")
+              for execution, dtype in dict.fromkeys((r["execution"], r.get("dtype", "float32"))
+                                                    for r in results.get(key, {}).get("speed", []))]
+    for colour, (key, execution, dtype) in zip(plt.cm.tab10.colors, series, strict=False):
+        sel = [r for r in results[key]["speed"] if (r["execution"], r.get("dtype", "float32")) == (execution, dtype)]
         n = [r["n"] for r in sel]
-        label = f"{key} {mode}" + ("" if dtype == "float32" else f" {dtype}")
+        label = f"{key} {execution}" + ("" if dtype == "float32" else f" {dtype}")
         ax.plot(n, [r["sigact_s"] / r["builtin_s"] for r in sel], marker="o", color=colour,
                 label=f"sigact, {label}")
         ax.plot(n, [r["naive_s"] / r["builtin_s"] for r in sel], marker="x", ls=":", color=colour,
@@ -124,7 +124,9 @@ def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
     if any(results.get(k, {}).get("installed") for k in ("torch", "jax")):
         paths.append(speed_ratio(results, directory / "speed_ratio.png"))
         paths.append(memory_bars(results, directory / "memory.png"))
-        paths.append(sigmoid_curves(*curve_data(results), directory / "sigmoid.png"))
+        curves = curve_data(results)
+        assert curves is not None  # a framework is installed: checked just above
+        paths.append(sigmoid_curves(*curves, directory / "sigmoid.png"))
     if results.get("jax", {}).get("models"):
         paths.append(models_memory(results, directory / "models.png"))
     return paths

@@ -26,7 +26,7 @@ class Framework:
     key: str
     title: str
     measure_module: str
-    speed_modes: tuple[str, ...]
+    executions: tuple[str, ...]  # how speed is timed: eager, under torch.compile, under jax.jit
     builtin: str
     models_module: str | None = None  # whole models under jit, built-in against swapped
 
@@ -72,9 +72,9 @@ def load(framework: Framework) -> tuple[Any, str | None, str | None]:
 
 
 def plan(framework: Framework, quick: bool) -> list[tuple[str, list[int]]]:
-    """(mode, sizes) to time. torch.compile is left out of --quick: compiling alone takes longer."""
-    modes = [m for m in framework.speed_modes if not (quick and m == "compile")]
-    return [(m, COMPILE_SIZES if m == "compile" else QUICK_SIZES if quick else FULL_SIZES) for m in modes]
+    """(execution, sizes) to time. torch.compile is left out of --quick: compiling alone takes longer."""
+    executions = [e for e in framework.executions if not (quick and e == "compile")]
+    return [(e, COMPILE_SIZES if e == "compile" else QUICK_SIZES if quick else FULL_SIZES) for e in executions]
 
 
 def measure(framework: Framework, module: Any, quick: bool, progress: Progress) -> dict[str, Any]:
@@ -82,6 +82,9 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
     checks = [{"check": name, "passed": bool(ok)} for name, ok in module.correctness()]
     progress.step(f"{framework.key}: memory")
     memory = module.memory(quick=quick)
+    checks.append({"check": f"memory rows read true: one activation keeps at least its output "
+                            f"({human_bytes(ONE_ACTIVATION_BYTES)}), no row reads 0",
+                   "passed": memory_rows_read_true(memory)})
     models, skipped = [], []
     if framework.models_module:
         models_module = importlib.import_module(framework.models_module)
@@ -95,12 +98,12 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
                            "passed": all(m["gradients_bitwise_equal"] for m in models)})
     speed = []
     rounds, seconds = (3, 0.02) if quick else (9, 0.05)
-    for mode, sizes in plan(framework, quick):
+    for execution, sizes in plan(framework, quick):
 
-        def announce(n: int, mode: str = mode) -> None:
-            progress.step(f"{framework.key}: {mode} speed at 2^{n.bit_length() - 1}")
+        def announce(n: int, execution: str = execution) -> None:
+            progress.step(f"{framework.key}: {execution} speed at 2^{n.bit_length() - 1}")
 
-        speed += module.speed(sizes, mode=mode, rounds=rounds, seconds=seconds, on_size=announce)
+        speed += module.speed(sizes, execution=execution, rounds=rounds, seconds=seconds, on_size=announce)
     return {
         "installed": True,
         "correctness": checks,
@@ -108,7 +111,7 @@ def measure(framework: Framework, module: Any, quick: bool, progress: Progress) 
         "memory_detail": memory,
         "speed": speed,
         "models": models,
-        "skipped": skipped + (["torch.compile speed (--quick)"] if quick and "compile" in framework.speed_modes
+        "skipped": skipped + (["torch.compile speed (--quick)"] if quick and "compile" in framework.executions
                               else []),
     }
 
@@ -149,6 +152,21 @@ def format_machine(m: dict[str, Any]) -> str:
     return f"{m['cpu']}, {m['cores']} cores{memory}; {m['platform']}; Python {m['python']}"
 
 
+# Each framework's memory() measures one activation of this many float32 elements (the label says
+# so); whatever an activation saves for backward, it keeps at least its output.
+ONE_ACTIVATION_ELEMENTS = 2**20
+ONE_ACTIVATION_BYTES = ONE_ACTIVATION_ELEMENTS * 4
+
+
+def memory_rows_read_true(memory: dict[str, dict[str, int]]) -> bool:
+    """Whether the memory rows can be what their labels say. A row measured on a tensor without
+    ``requires_grad`` reads 0 everywhere, and one measured at 2^18 elements under a 2^20 label
+    reads a quarter: both look like plausible numbers in a table, so they fail here instead."""
+    one_activation = memory.get("activation", {})
+    return (bool(one_activation) and all(v >= ONE_ACTIVATION_BYTES for v in one_activation.values())
+            and all(v > 0 for row in memory.values() for v in row.values()))
+
+
 def format_framework(framework: Framework, result: dict[str, Any]) -> str:
     if not result["installed"]:
         return f"{framework.title}: not installed ({result['reason']})"
@@ -156,7 +174,7 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
     lines += [f"    {'PASS' if c['passed'] else 'FAIL'}  {c['check']}" for c in result["correctness"]]
     lines += ["", f"  Memory kept for backward        {'built-in':>10} {'sigact':>10} {'naive':>10}"]
     labels = {
-        "activation": "one activation, 2^20 float32",
+        "activation": f"one activation, 2^{ONE_ACTIVATION_ELEMENTS.bit_length() - 1} float32",
         "mlp": "8-layer MLP step (residuals)" if framework.key == "jax" else "8-layer MLP step",
         "mlp_compiled_temp": "8-layer MLP step (XLA temp)",
     }
@@ -164,11 +182,11 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
         sizes = "".join(f" {human_bytes(row[k]):>10}" for k in ("builtin", "sigact", "naive"))
         lines.append(f"    {labels[key]:<28}{sizes}")
     lines += ["", "  Speed: median forward+backward per call, and its ratio to the built-in",
-              f"    {'mode':<8} {'n':>5} {'built-in':>10} {'sigact':>10} {'ratio':>6} {'naive':>10} {'ratio':>6}"]
+              f"    {'run':<8} {'n':>5} {'built-in':>10} {'sigact':>10} {'ratio':>6} {'naive':>10} {'ratio':>6}"]
     for row in result["speed"]:
         b = row["builtin_s"]
         lines.append(
-            f"    {row['mode']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {format_duration(b):>10} "
+            f"    {row['execution']:<8} {'2^' + str(row['n'].bit_length() - 1):>5} {format_duration(b):>10} "
             f"{format_duration(row['sigact_s']):>10} {row['sigact_s'] / b:>5.2f}x "
             f"{format_duration(row['naive_s']):>10} {row['naive_s'] / b:>5.2f}x"
         )
@@ -204,7 +222,7 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def curve_data(results: dict[str, Any]):
+def curve_data(results: dict[str, Any]) -> tuple[Any, Any, Any] | None:
     """σ and σ′ on [−8, 8] from the first installed framework's sigact, or None if there is none."""
     import numpy as np
 

@@ -22,3 +22,18 @@ def assert_bitwise(actual, expected) -> None:
     assert (nan_a == nan_e).all(), "NaN in different places"
     differ = mismatches(actual, expected)
     assert differ.size == 0, f"{differ.size} elements differ, first at flat index {differ[:5]}"
+
+
+# Values where a sigmoid's rounding, saturation or special cases show: signed zeros, a subnormal,
+# the float32 and float64 saturation thresholds and beyond, infinities and NaN.
+EXTREMES = [0.0, -0.0, 1e-30, 1e-45, -1e4, 1e4, 8.3, 16.6, -88.7, 88.7, -745.2, 709.8,
+            float("inf"), float("-inf"), float("nan")]
+
+
+def assert_trees_bitwise(a, b) -> None:
+    """:func:`assert_bitwise` on every leaf of two JAX pytrees of the same structure."""
+    import jax
+
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        assert_bitwise(x, y)

@@ -14,15 +14,9 @@ from jax.sharding import NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
-from tests.helpers import assert_bitwise  # noqa: E402
+from tests.helpers import assert_bitwise, assert_trees_bitwise  # noqa: E402
 
 FLOATS = ["float16", "bfloat16", "float32", "float64"]
-
-
-def assert_trees_bitwise(a, b):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        assert_bitwise(x, y)
 
 
 def bare_logistics(jaxpr) -> int:
@@ -48,7 +42,7 @@ def random(shape, dtype="float32", seed=0, scale=1.0):
     return (jax.random.normal(jax.random.key(seed), shape, jnp.float32) * scale).astype(dtype)
 
 
-def value_and_vjp(fun, *args, cotangent_seed=99):
+def value_and_random_vjp(fun, *args, cotangent_seed=99):
     """fun(*args) and its VJP for a random, non-unit cotangent: the rounding order shows there."""
     y, pullback = jax.vjp(fun, *args)
     g = jax.tree.map(lambda t: random(t.shape, t.dtype, seed=cotangent_seed), y)
@@ -79,8 +73,8 @@ def test_sigmoid_jvp_values_vjp_and_jvp_are_bitwise_equal_to_builtin(dtype, jit)
         x = x.at[:5].set(jnp.array([0, -0.0, jnp.inf, -jnp.inf, jnp.nan]).astype(dtype))
         t = complex_input(dtype) * 0.5 if dtype.startswith("complex") else random((4099,), dtype, 3)
         wrap = jax.jit if jit else (lambda f: f)
-        assert_trees_bitwise(wrap(lambda x: value_and_vjp(sj.sigmoid_jvp, x))(x),
-                             wrap(lambda x: value_and_vjp(jax.nn.sigmoid, x))(x))
+        assert_trees_bitwise(wrap(lambda x: value_and_random_vjp(sj.sigmoid_jvp, x))(x),
+                             wrap(lambda x: value_and_random_vjp(jax.nn.sigmoid, x))(x))
         assert_trees_bitwise(wrap(lambda x, t: jax.jvp(sj.sigmoid_jvp, (x,), (t,)))(x, t),
                              wrap(lambda x, t: jax.jvp(jax.nn.sigmoid, (x,), (t,)))(x, t))
 
@@ -139,8 +133,8 @@ def test_swapped_values_and_gradients_are_bitwise_equal_per_dtype(dtype, jit):
     with jax.enable_x64(True):
         params, x = mlp_setup(dtype)
         wrap = jax.jit if jit else (lambda f: f)
-        ours = wrap(lambda p, x: value_and_vjp(sj.swap_sigmoid(gated_mlp), p, x))(params, x)
-        ref = wrap(lambda p, x: value_and_vjp(gated_mlp, p, x))(params, x)
+        ours = wrap(lambda p, x: value_and_random_vjp(sj.swap_sigmoid(gated_mlp), p, x))(params, x)
+        ref = wrap(lambda p, x: value_and_random_vjp(gated_mlp, p, x))(params, x)
         assert_trees_bitwise(ours, ref)
         assert_swapped(gated_mlp, params, x)
 
@@ -192,7 +186,7 @@ def test_swap_reaches_each_construct_with_bitwise_values_and_gradients(construct
         th, tw = random((8, 16), seed=3), random((16, 16), seed=4)
         differentiate = lambda f, h, w: jax.jvp(f, (h, w), (th, tw))  # noqa: E731
     else:
-        differentiate = value_and_vjp
+        differentiate = value_and_random_vjp
     assert_trees_bitwise(differentiate(sj.swap_sigmoid(fun), h, w), differentiate(fun, h, w))
     assert_trees_bitwise(jax.jit(lambda h, w: differentiate(sj.swap_sigmoid(fun), h, w))(h, w),
                          jax.jit(lambda h, w: differentiate(fun, h, w))(h, w))
@@ -220,7 +214,7 @@ def test_swap_saves_a_stacked_residual_in_a_scan():
 def test_logistic_with_highest_accuracy_keeps_the_builtin():
     fun = lambda x: jnp.sum(lax.logistic(x, accuracy=lax.AccuracyMode.HIGHEST) ** 2)  # noqa: E731
     x = random((64,), scale=4)
-    assert_trees_bitwise(value_and_vjp(sj.swap_sigmoid(fun), x), value_and_vjp(fun, x))
+    assert_trees_bitwise(value_and_random_vjp(sj.swap_sigmoid(fun), x), value_and_random_vjp(fun, x))
     assert bare_logistics(jax.make_jaxpr(sj.swap_sigmoid(fun))(x).jaxpr) == 1
 
 

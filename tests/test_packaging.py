@@ -35,6 +35,22 @@ def dist(tmp_path_factory):
     return sdist, wheel
 
 
+APACHE_2_SECTIONS = [
+    "1. Definitions.", "2. Grant of Copyright License.", "3. Grant of Patent License.", "4. Redistribution.",
+    "5. Submission of Contributions.", "6. Trademarks.", "7. Disclaimer of Warranty.",
+    "8. Limitation of Liability.", "9. Accepting Warranty or Additional Liability.",
+]
+
+
+def test_license_is_the_whole_apache_2_text_that_pyproject_declares():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split()[:5] == ["Apache", "License", "Version", "2.0,", "January"]
+    positions = [text.index(section) for section in APACHE_2_SECTIONS]
+    assert positions == sorted(positions)
+    assert text.index("END OF TERMS AND CONDITIONS") > positions[-1]
+    assert 'license = "Apache-2.0"' in (ROOT / "pyproject.toml").read_text()
+
+
 def test_metadata_passes_twine_check(dist):
     result = run(sys.executable, "-m", "twine", "check", "--strict", *dist)
     assert result.stdout.count("PASSED") == 2
@@ -47,13 +63,24 @@ def test_wheel_ships_py_typed_and_the_package_but_not_the_tests(dist):
     assert not [n for n in names if n.startswith(("tests/", "docs/", "examples/"))]
 
 
+def test_wheel_ships_the_license_and_declares_it(dist):
+    wheel = zipfile.ZipFile(dist[1])
+    (dist_info,) = {n.split("/")[0] for n in wheel.namelist() if n.endswith(".dist-info/METADATA")}
+    assert wheel.read(f"{dist_info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+    metadata = wheel.read(f"{dist_info}/METADATA").decode().splitlines()
+    assert {"License-Expression: Apache-2.0", "License-File: LICENSE"} <= set(metadata)
+
+
 def test_sdist_holds_what_a_rebuild_and_the_suite_need(dist):
     with tarfile.open(dist[0]) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-    needed = {"pyproject.toml", "README.md", "sigact/py.typed", "sigact/__init__.py", "requirements-dev.txt",
+    needed = {"pyproject.toml", "README.md", "LICENSE", "sigact/py.typed", "sigact/__init__.py", "requirements-dev.txt",
               "requirements-min-jax.txt", "requirements-min-torch.txt", "Makefile", "conftest.py",
               "tests/test_packaging.py"}
     assert needed <= names
+    with tarfile.open(dist[0]) as sdist:
+        (license_file,) = [m for m in sdist.getmembers() if m.name.endswith("/LICENSE") and m.name.count("/") == 1]
+        assert sdist.extractfile(license_file).read() == (ROOT / "LICENSE").read_bytes()
 
 
 def test_wheel_installs_bare_imports_no_framework_and_reports_what_is_missing(dist, tmp_path):

@@ -26,6 +26,7 @@ def check_framework_json(section):
     assert section["speed"], "speed rows"
     for row in section["speed"]:
         assert type(row["n"]) is int and 2**10 <= row["n"] <= 2**22
+        assert row["execution"] in ("eager", "compile", "jit")
         assert isinstance(row["builtin_s"], float) and isinstance(row["sigact_s"], float)
         assert row["builtin_s"] > 0 and row["sigact_s"] > 0
     assert all(c["passed"] for c in section["correctness"])
@@ -104,3 +105,35 @@ def test_bad_arguments_get_a_usage_error(args, message):
     out = run(*args)
     assert out.returncode == 2
     assert "usage: sigact" in out.stderr and message in out.stderr
+
+
+# -- rows that cannot read 0 unnoticed --------------------------------------------------------------
+
+
+def test_torch_memory_rows_read_true_and_a_row_without_requires_grad_fails():
+    torch = pytest.importorskip("torch")
+    import sigact.torch as st
+    from sigact.report import ONE_ACTIVATION_ELEMENTS, memory_rows_read_true
+    from sigact.torch import _measure
+
+    memory = _measure.memory(quick=True)
+    assert memory_rows_read_true(memory), memory
+    # The mistake the check exists for: the input forgot requires_grad, so nothing is saved.
+    x = torch.randn(ONE_ACTIVATION_ELEMENTS)
+    broken = {**memory, "activation": {name: st.audit(fn, x).total_bytes for name, fn in _measure.ACTIVATIONS.items()}}
+    assert set(broken["activation"].values()) == {0}
+    assert not memory_rows_read_true(broken)
+
+
+def test_a_jax_activation_row_measured_at_2_18_under_a_2_20_label_fails():
+    jnp = pytest.importorskip("jax.numpy")
+    import sigact.jax as sj
+    from sigact.jax import _measure
+    from sigact.report import memory_rows_read_true
+
+    memory = _measure.memory(quick=True)
+    assert memory_rows_read_true(memory), memory
+    x = jnp.ones(2**18)
+    small = {**memory, "activation": {name: sj.audit(fn, x).total_bytes for name, fn in _measure.ACTIVATIONS.items()}}
+    assert all(v > 0 for v in small["activation"].values())  # plausible numbers, a quarter too small
+    assert not memory_rows_read_true(small)

@@ -1,6 +1,7 @@
 """The drop-ins on whole models: Sigmoid, swap_sigmoid and SigmoidMode change no number."""
 
 import copy
+import re
 
 import pytest
 
@@ -34,8 +35,9 @@ def count(model, cls):
 
 
 def test_module_repr_and_isinstance_make_it_a_drop_in():
-    assert repr(st.Sigmoid()) == "Sigmoid()"
-    assert repr(st.Sigmoid(inplace=True)) == "Sigmoid(inplace=True)"
+    assert repr(st.Sigmoid()) == "Sigmoid(sigact)"
+    assert repr(st.Sigmoid(inplace=True)) == "Sigmoid(sigact, inplace=True)"
+    assert repr(nn.Sigmoid()) == "Sigmoid()"
     assert isinstance(st.Sigmoid(), nn.Sigmoid)
     assert list(st.Sigmoid().parameters()) == [] and st.Sigmoid().state_dict() == {}
 
@@ -94,6 +96,96 @@ def test_swap_leaves_user_subclasses_and_other_modules_alone():
     model = nn.Sequential(nn.Linear(2, 2), Custom(), nn.Tanh())
     st.swap_sigmoid(model)
     assert [type(m) for m in model] == [nn.Linear, Custom, nn.Tanh]
+
+
+class TimmLikeSigmoid(nn.Module):
+    """Behaves as timm.layers.Sigmoid: not an nn.Sigmoid, calls x.sigmoid(), has an inplace flag."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return x.sigmoid_() if self.inplace else x.sigmoid()
+
+
+def squeeze_excite(gate):
+    return nn.Sequential(nn.Conv2d(3, 4, 3), gate, nn.Conv2d(4, 2, 1), nn.Sigmoid())
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_classes_names_a_third_party_sigmoid_module_and_keeps_its_inplace_flag(inplace):
+    torch.manual_seed(0)
+    model = squeeze_excite(TimmLikeSigmoid(inplace=inplace)).eval()
+    reference = copy.deepcopy(model)
+    st.swap_sigmoid(model)  # the default reaches only nn.Sigmoid
+    assert type(model[1]) is TimmLikeSigmoid and type(model[3]) is st.Sigmoid
+    st.swap_sigmoid(model, classes=(nn.Sigmoid, TimmLikeSigmoid))
+    assert [type(m) for m in model] == [nn.Conv2d, st.Sigmoid, nn.Conv2d, st.Sigmoid]
+    assert model[1].inplace is inplace and not model[1].training and model[3].inplace is False
+    x = torch.randn(2, 3, 6, 6, requires_grad=True)
+    y, y_ref = model(x), reference(x)
+    assert_bitwise(y.detach(), y_ref.detach())
+    g = torch.randn_like(y)
+    assert_bitwise(torch.autograd.grad(y, x, g)[0], torch.autograd.grad(y_ref, x, g)[0])
+
+
+def test_classes_replaces_only_the_named_classes():
+    model = squeeze_excite(TimmLikeSigmoid())
+    st.swap_sigmoid(model, classes=TimmLikeSigmoid)  # a single class reads as a one-tuple
+    assert [type(m) for m in model] == [nn.Conv2d, st.Sigmoid, nn.Conv2d, nn.Sigmoid]
+    st.swap_sigmoid(model, classes=[st.Sigmoid, nn.Sigmoid])  # sigact's own is left as it is
+    assert [type(m) for m in model] == [nn.Conv2d, st.Sigmoid, nn.Conv2d, st.Sigmoid]
+    assert type(st.swap_sigmoid(TimmLikeSigmoid(), classes=TimmLikeSigmoid)) is st.Sigmoid
+
+
+@pytest.mark.parametrize("classes, error, message", [
+    ((), ValueError, "classes is empty"),
+    ("Sigmoid", TypeError, "got 'Sigmoid' of type str"),
+    ((nn.Sigmoid, torch.sigmoid), TypeError, "must be nn.Module subclasses"),
+    ((int,), TypeError, "got <class 'int'> of type type"),
+    (nn.Sigmoid(), TypeError, "got Sigmoid() of type Sigmoid"),
+])
+def test_classes_that_are_not_module_classes_are_refused_clearly(classes, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        st.swap_sigmoid(nn.Sequential(nn.Sigmoid()), classes=classes)
+
+
+@pytest.mark.slow
+def test_timm_regnet_sigmoids_are_all_swapped_and_bitwise_equal():
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    model = timm.create_model("regnety_002", pretrained=False).eval()
+    reference = copy.deepcopy(model)
+    st.swap_sigmoid(model)
+    assert count(model, st.Sigmoid) == 0  # timm's own Sigmoid is not an nn.Sigmoid
+    st.swap_sigmoid(model, classes=(nn.Sigmoid, timm.layers.Sigmoid))
+    assert count(model, st.Sigmoid) == 13 and count(model, timm.layers.Sigmoid) == 0
+    x = torch.randn(1, 3, 64, 64, requires_grad=True)
+    y, y_ref = model(x), reference(x)
+    assert_bitwise(y.detach(), y_ref.detach())
+    g = torch.randn_like(y)
+    assert_bitwise(torch.autograd.grad(y, x, g)[0], torch.autograd.grad(y_ref, x, g)[0])
+
+
+# The timm models docs/training.md names: which sigmoid module class each is built from.
+TIMM_MODELS = {"efficientnet_b0": "nn", "mixnet_s": "nn", "regnety_002": "timm", "seresnet18": "timm",
+               "ecaresnet26t": "timm", "rexnet_100": "timm", "eca_nfnet_l0": "timm"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TIMM_MODELS)
+def test_timm_models_keep_no_builtin_sigmoid_module_once_timms_class_is_named(name):
+    timm = pytest.importorskip("timm")
+    builtin = {"nn": nn.Sigmoid, "timm": timm.layers.Sigmoid}[TIMM_MODELS[name]]
+    model = timm.create_model(name, pretrained=False)
+    n = count(model, builtin)
+    assert n > 0
+    st.swap_sigmoid(model)
+    assert count(model, st.Sigmoid) == (n if builtin is nn.Sigmoid else 0)
+    st.swap_sigmoid(model, classes=(nn.Sigmoid, timm.layers.Sigmoid))
+    assert count(model, st.Sigmoid) == n
+    assert count(model, nn.Sigmoid) == count(model, timm.layers.Sigmoid) == 0
 
 
 def test_mode_routes_every_functional_alias_to_sigact():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sigact import _parity
-from sigact._parity import Outcome, Row, check, edges, input_chunks, run_mode, upstream_gradients
+from sigact._parity import Outcome, Row, check, edges, input_chunks, mismatches, run_mode, upstream_gradients
 from sigact.cli import main
 
 HALF = ["float16", "bfloat16"]
@@ -87,20 +87,58 @@ def test_known_tail_differences_are_counted_apart_and_never_hide_others():
     assert (row.backward_mismatches, row.known_differences, row.passed) == (2, 1, False)
 
 
+def test_a_sign_flip_in_complex128_is_a_mismatch_even_in_the_known_tail():
+    # 2 and −2 in float64 are 0x4000… and 0xC000…: as a signed int64 difference that overflows to
+    # something "within a few ulps", and the row passed.
+    expected = np.array([1 + 1j, 2 + 1j], np.complex128)
+    actual = np.array([1 + 1j, -2 + 1j], np.complex128)
+    row = Row("numpy", "cpu", "complex128", "test")
+    check(row, Outcome(expected, expected, (expected, expected), (expected, actual), known_tail=2), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (1, 0, False)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex64, np.complex128])
+def test_plus_and_minus_zero_differ(dtype):
+    # A backward that only flips the sign of zero gradients must not pass: 1/±0 tells them apart.
+    zeros = np.array([0.0, 0.0, 1.0], dtype)
+    signed = np.array([-0.0, 0.0, 1.0], dtype)
+    assert mismatches(signed, zeros).tolist() == [0]
+    row = Row("numpy", "cpu", np.dtype(dtype).name, "test")
+    check(row, outcome(zeros, signed, known_tail=3), 0)
+    assert row.backward_mismatches == 1 and not row.passed
+
+
+def test_a_row_that_could_not_run_never_passes():
+    assert not Row("torch", "cuda", "-", "-", available=False, note="not available").passed
+    assert not Row("torch", "cpu", "float32", "sigmoid").passed  # nothing checked
+
+
 # -- exhaustive 16-bit parity, in the suite ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", HALF)
-@pytest.mark.parametrize("mode", ["sigmoid", "sigmoid_", "create_graph", "jvp"])
+@pytest.mark.parametrize("mode", ["sigmoid", "sigmoid_", "create_graph", "jvp", "sigmoid, transposed input",
+                                  "sigmoid, strided gradient"])
 def test_torch_every_16_bit_input_is_bitwise_equal(mode, dtype):
     row = run_mode(Row("torch", "cpu", dtype, mode), torch_modes()[mode][0])
     assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
     assert row.passed and row.known_differences == 0, row.first_mismatch
 
 
+@pytest.mark.parametrize("dtype", ["complex64", "complex128", "float64"])
+@pytest.mark.parametrize("mode", ["sigmoid, transposed input", "sigmoid, strided gradient"])
+def test_torch_layout_rows_are_bitwise_equal_with_no_known_tail(mode, dtype):
+    # Laid out differently from y, the gradient sends the built-in's complex kernel down its fused
+    # scalar loop for every element (53 % of them differed before sigact followed it).
+    row = run_mode(Row("torch", "cpu", dtype, mode), torch_modes()[mode][0], sample=(1 << 16) + 7)
+    assert row.inputs >= 1 << 16
+    assert row.passed and row.known_differences == 0, row.first_mismatch
+
+
 @pytest.mark.parametrize("dtype", HALF)
 @pytest.mark.parametrize("mode", ["sigmoid", "sigmoid, jit", "sigmoid_jvp, jvp", "sigmoid_jvp, jit",
-                                  "swap_sigmoid, jit"])
+                                  "swap_sigmoid, jit", "tanh", "tanh, jit", "tanh, jvp", "tanh, reused, jit",
+                                  "swap, jit"])
 def test_jax_every_16_bit_input_is_bitwise_equal(mode, dtype):
     row = run_mode(Row("jax", "cpu", dtype, mode), jax_modes()[mode][0])
     assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
@@ -154,8 +192,8 @@ def test_verify_exits_1_on_a_forward_one_bit_off(monkeypatch, capsys):
 
 def test_the_jax_engine_counts_a_forward_one_bit_off():
     jax = pytest.importorskip("jax")
-    from sigact.jax._measure import value_and_vjp
     from sigact.jax._verify import _mode
+    from sigact.jax._vjp import value_and_vjp
 
     def off(x):
         y = jax.nn.sigmoid(x)
@@ -166,10 +204,58 @@ def test_the_jax_engine_counts_a_forward_one_bit_off():
     assert row.forward_mismatches > 2**16 and not row.passed
 
 
+def plain_vjp_tanh(jax):
+    """A tanh whose backward returns its two cotangent terms summed, c = g·(1 − y); c + c·y: the rule
+    docs/derivative.md explains cannot be bitwise where x has other uses."""
+    from jax import lax
+
+    @jax.custom_vjp
+    def tanh(x):
+        return lax.tanh(x)
+
+    def backward(y, g):
+        c = g * (1 - y)
+        return (c + c * y,)
+
+    tanh.defvjp(lambda x: (lax.tanh(x), lax.tanh(x)), backward)
+    return lambda x: tanh(*jax._src.numpy.util.promote_args_inexact("tanh", x))
+
+
+def test_the_reused_tanh_row_fails_a_tanh_whose_backward_sums_its_terms(monkeypatch):
+    jax = pytest.importorskip("jax")
+    import sigact.jax as sj
+
+    monkeypatch.setattr(sj, "tanh", plain_vjp_tanh(jax))
+    modes = jax_modes()
+    # Isolated, the summed backward rounds as the built-in does: that is why the reused row exists.
+    for dtype in HALF:
+        isolated = run_mode(Row("jax", "cpu", dtype, "tanh, jit"), modes["tanh, jit"][0])
+        assert isolated.passed, isolated.first_mismatch
+        row = run_mode(Row("jax", "cpu", dtype, "tanh, reused, jit"), modes["tanh, reused, jit"][0])
+        assert row.forward_mismatches == 0 and row.backward_mismatches > 1000 and not row.passed
+
+
+def test_verify_exits_1_on_a_tanh_one_bit_off(monkeypatch, capsys):
+    jax = pytest.importorskip("jax")
+    import sigact.jax as sj
+
+    original = sj.tanh
+
+    def one_bit_up(x):
+        y = original(x)
+        frozen = jax.lax.stop_gradient(y)
+        return y + (jax.numpy.nextafter(frozen, jax.numpy.full_like(y, 2)) - frozen)
+
+    monkeypatch.setattr(sj, "tanh", one_bit_up)
+    assert main(["verify", "--framework", "jax", "--device", "cpu", "--dtype", "bfloat16", "--mode", "tanh",
+                 "--no-progress"]) == 1
+    assert "first mismatch, jax cpu bfloat16 tanh: forward at input" in capsys.readouterr().out
+
+
 def test_the_jax_engine_counts_a_conjugated_complex_backward():
     jax = pytest.importorskip("jax")
-    from sigact.jax._measure import value_and_vjp
     from sigact.jax._verify import _mode
+    from sigact.jax._vjp import value_and_vjp
 
     @jax.custom_vjp
     def conjugated(x):
@@ -203,21 +289,92 @@ def test_verify_writes_json_and_names_missing_devices(tmp_path, capsys):
         assert any(not r["available"] and r["device"] == "cuda" for r in data["results"])
 
 
+HIDE_JAX = "import sys; sys.modules['jax'] = None; from sigact.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
 def test_a_missing_framework_is_reported_and_is_not_a_failure():
-    hide_jax = "import sys; sys.modules['jax'] = None; from sigact.cli import main; sys.exit(main(sys.argv[1:]))"
-    out = subprocess.run([sys.executable, "-c", hide_jax, "verify", "--framework", "jax", "--no-progress"],
-                         capture_output=True, text=True, timeout=120)
+    pytest.importorskip("torch")
+    out = subprocess.run([sys.executable, "-c", HIDE_JAX, "verify", "--dtype", "float16", "--mode", "sigmoid",
+                          "--device", "cpu", "--no-progress"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "jax" in out.stdout and "not installed" in out.stdout
+    assert "jax" in out.stdout and "not installed" in out.stdout and "no mismatches" in out.stdout
 
 
-@pytest.mark.parametrize("args,message", [(["--dtype", "float8"], "unknown float8"),
-                                          (["--mode", "nope"], "unknown nope"),
-                                          (["--device", "tpu"], "invalid choice")])
-def test_usage_errors_exit_2(args, message, capsys):
+def test_asking_only_for_a_missing_framework_exits_2():
+    out = subprocess.run([sys.executable, "-c", HIDE_JAX, "verify", "--framework", "jax", "--no-progress"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "checks no inputs" in out.stderr and "not installed" in out.stderr
+
+
+def test_the_exit_code_fails_when_one_row_of_several_fails(monkeypatch, capsys):
+    # One wrong dtype among right ones: verify's verdict must be all rows, not any row.
+    torch = pytest.importorskip("torch")
+    from sigact.torch import _autograd
+
+    right = _autograd.sigmoid_grad
+    monkeypatch.setattr(_autograd, "sigmoid_grad", lambda grad, y: grad * (y * (1 - y))
+                        if y.dtype == torch.float64 else right(grad, y))
+    assert main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float16", "float32", "float64",
+                 "--mode", "sigmoid", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("torch     cpu")]
+    assert [(r[2], int(r[6].replace(",", "")) > 0) for r in rows] == [
+        ("float16", False), ("float32", False), ("float64", True)]
+
+
+def test_an_unavailable_row_is_listed_but_does_not_make_the_run_pass():
+    from sigact import verify as ver
+
+    missing = Row("torch", "cuda", "-", "-", available=False, note="not available: no GPU")
+    assert not ver.passed([missing])
+    good = Row("torch", "cpu", "float16", "sigmoid", inputs=10)
+    bad = Row("torch", "cpu", "float32", "sigmoid", inputs=10, backward_mismatches=1)
+    assert ver.passed([good, missing]) and not ver.passed([good, bad, missing])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["verify", "--dtype", "float8"], "unknown float8"),
+    (["verify", "--mode", "nope"], "unknown nope"),
+    (["verify", "--device", "tpu"], "invalid choice"),
+    (["verify", "--framework", "torch", "--dtype", "complex64", "--mode", "compile"], "checks no inputs"),
+    (["verify", "--json", "/proc/sigact-verify.json"], "cannot write"),
+    (["verify", "--json", "{file}/out.json"], "is not a directory"),
+    (["verify", "--json", "{tmp}"], "is a directory"),
+    (["report", "--json", "/proc/sigact-report.json"], "cannot write"),
+    (["report", "--json", "{file}/deeper/out.json"], "is not a directory"),
+    (["report", "--plot", "{file}"], "is not a directory"),
+    (["report", "--plot", "/proc/sigact-figures"], "cannot write"),
+])
+def test_usage_errors_exit_2_before_any_work(args, message, capsys, tmp_path, monkeypatch):
+    from sigact import report, verify
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("ran before refusing its arguments")
+
+    monkeypatch.setattr(verify, "run", no_work)
+    monkeypatch.setattr(report, "run", no_work)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
     with pytest.raises(SystemExit) as exited:
-        main(["verify", *args])
+        main([arg.format(file=a_file, tmp=tmp_path) for arg in args])
     assert exited.value.code == 2 and message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing left behind
+
+
+def test_a_missing_device_exits_2(capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has the GPU")
+    with pytest.raises(SystemExit) as exited:
+        main(["verify", "--framework", "torch", "--device", "cuda", "--no-progress"])
+    assert exited.value.code == 2 and "--device cuda: no installed framework can run on it" in capsys.readouterr().err
+
+
+def test_a_json_path_in_new_folders_is_accepted_and_the_check_leaves_nothing_behind(tmp_path):
+    from sigact.cli import _check_output_file
+
+    _check_output_file(tmp_path / "new" / "deeper" / "v.json", "--json", lambda message: pytest.fail(message))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_recorded_full_run_is_what_the_verification_page_says():
@@ -257,3 +414,30 @@ def test_the_full_float32_sweep_yields_every_pattern_exactly_once_in_order():
         assert int(patterns.sum(dtype=np.uint64)) == series
         start += _parity.CHUNK
     assert start == 2**32
+
+
+def test_the_summary_line_does_not_say_no_mismatches_bare_when_known_differences_were_found():
+    from sigact.verify import format_rows
+
+    clean = Row("torch", "cpu", "complex64", "sigmoid", inputs=10)
+    known = Row("torch", "cpu", "complex128", "sigmoid", inputs=10, known_differences=8)
+    assert format_rows([clean]).splitlines()[-1] == "10 inputs checked: no mismatches"
+    lines = format_rows([clean, known]).splitlines()
+    assert lines[-2].startswith("known: 8 complex gradient elements")
+    assert lines[-1] == "20 inputs checked: no mismatches beyond the 8 known above"
+
+
+def test_the_jax_gpu_reason_keeps_the_whole_first_line_of_jaxs_error(monkeypatch):
+    pytest.importorskip("jax")
+    import jax
+
+    from sigact.jax import _verify
+
+    first = ("Unknown backend: 'gpu' requested, but no platforms that are instances of gpu are present. "
+             "Platforms present are: cpu")
+
+    def no_gpu(backend=None):
+        raise RuntimeError(first + "\nsecond line")
+
+    monkeypatch.setattr(jax, "devices", no_gpu)
+    assert _verify.devices()["gpu"] == f"no JAX GPU backend ({first})"

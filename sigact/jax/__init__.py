@@ -3,10 +3,18 @@
 * ``sigmoid``: a ``jax.custom_vjp`` with a hand-written backward rule (reverse mode).
 * ``sigmoid_jvp``: a ``jax.custom_jvp`` with the same single residual that also works in forward mode.
 * ``tanh``: ``jnp.tanh`` with a forward-mode rule whose only residual is the output.
-* ``swap(fun)``: ``fun`` with every ``lax.logistic`` and ``lax.tanh`` inside it running sigact's rules.
-* ``swap_sigmoid(fun)``: ``fun`` with every ``lax.logistic`` inside it running ``sigmoid_jvp``.
+* ``swap(fun)``: ``fun`` with every ``lax.logistic`` and ``lax.tanh`` inside it (that sets no ``accuracy``)
+  running sigact's rules.
+* ``swap_sigmoid(fun)``: the same for ``lax.logistic`` alone, running ``sigmoid_jvp``.
 * ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
 """
+
+from sigact._install import reraise_with_install_hint
+
+try:
+    import jax  # noqa: F401
+except ModuleNotFoundError as missing:
+    reraise_with_install_hint(missing, "jax", "JAX")
 
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit

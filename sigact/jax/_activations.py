@@ -186,16 +186,20 @@ def tanh(x: ArrayLike) -> Array:
     it runs fused, as the built-in does, and integers are promoted to floats.
 
     There is no ``custom_vjp`` variant: a backward rule returns the sum of both terms at once, which
-    rounds differently from the built-in wherever x feeds anything else, so none can be bitwise.
+    rounds differently from the built-in wherever x feeds anything else, so none can be bitwise
+    (docs/derivative.md works through it). :func:`swap` puts this tanh at every ``jnp.tanh`` inside a
+    function you do not want to edit, such as a Flax or Equinox LSTM.
 
     Args:
-        x: an array or a Python scalar (weakly typed, as in the built-in).
+        x: an array or a Python scalar (weakly typed, as in the built-in); integers and bools are
+            promoted to floats, as by ``jnp.tanh``.
 
     Returns:
         tanh(x), with ``jnp.tanh``'s shape and dtype.
 
     Examples:
-        The derivative at 0 is 1 − tanh²(0) = 1, and the only residual is the output:
+        The derivative at 0 is 1 − tanh²(0) = 1, and the only residual is the output, where the
+        built-in keeps 1 − y as well:
 
         >>> import jax, jax.numpy as jnp
         >>> from sigact.jax import tanh
@@ -206,5 +210,18 @@ def tanh(x: ArrayLike) -> Array:
         ['output']
         >>> [e.origin for e in sj.audit(jnp.tanh, jnp.zeros(3)).entries]
         ['output', 'intermediate']
+
+        An LSTM's cell state c feeds tanh and is carried on too; the gradient is still the built-in's,
+        bit for bit:
+
+        >>> c = jnp.linspace(-3.0, 3.0, 7)
+        >>> cell = lambda act: lambda c: jnp.sum(jax.nn.sigmoid(c) * act(c) + c)
+        >>> bool(jnp.array_equal(jax.grad(cell(tanh))(c), jax.grad(cell(jnp.tanh))(c)))
+        True
+
+        Integers are promoted as ``jnp.tanh`` promotes them:
+
+        >>> tanh(1)
+        Array(0.7615942, dtype=float32, weak_type=True)
     """
     return _tanh(*promote_args_inexact("tanh", x))

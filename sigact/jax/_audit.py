@@ -32,11 +32,11 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     """
     leaves, tree = jax.tree.flatten((args, kwargs))
 
-    def vjp_of_leaves(*flat):
+    def vjp_of_leaves(*flat: Any) -> Any:
         a, k = jax.tree.unflatten(tree, flat)
         return jax.vjp(lambda *a: fn(*a, **k), *a)
 
-    closed, (primal_shape, vjp_shape) = jax.make_jaxpr(vjp_of_leaves, return_shape=True)(*leaves)
+    closed, (primal_shape, _) = jax.make_jaxpr(vjp_of_leaves, return_shape=True)(*leaves)
     jaxpr = closed.jaxpr
     num_primal = len(jax.tree.leaves(primal_shape))
     primal_vars, residual_vars = jaxpr.outvars[:num_primal], jaxpr.outvars[num_primal:]
@@ -46,7 +46,7 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     producers = {v: e.primitive.name for e in jaxpr.eqns for v in e.outvars}
     outputs = {through.get(v, v) for v in primal_vars if not isinstance(v, core.Literal)}
 
-    entries = []
+    entries: list[SavedEntry] = []
     seen: set[Any] = set()
     for var in residual_vars:
         if isinstance(var, core.Literal):

@@ -11,7 +11,9 @@ import numpy as np
 from jax.test_util import check_grads
 
 import sigact.jax as sj
-from sigact._timing import interleaved_medians, perf_counter_timer
+from sigact._parity import cpu_mode_passes
+from sigact._timing import perf_counter_timer, speed_rows
+from sigact.jax._vjp import value_and_vjp
 
 
 def naive_sigmoid(x: jax.Array) -> jax.Array:
@@ -24,26 +26,6 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "sigact": sj.sigmoid,
     "naive": naive_sigmoid,
 }
-
-
-def value_and_vjp(fn: Callable) -> Callable:
-    """``(x, g) -> (fn(x), gᵀ·∂fn/∂x)``: one forward+backward, the unit every measurement here uses."""
-
-    def call(x, g):
-        y, pullback = jax.vjp(fn, x)
-        return y, pullback(g)[0]
-
-    return call
-
-
-def parity(dtype: str, *, jit: bool) -> bool:
-    """Values and gradients of sigact equal the built-in's bit for bit (sigact._parity): every
-    16-bit pattern, or a float32/float64 sample of 2^21 with every exponent's edges."""
-    from sigact._parity import Row, run_mode
-    from sigact.jax._verify import modes
-
-    mode = "sigmoid, jit" if jit else "sigmoid"
-    return run_mode(Row("jax", "cpu", dtype, mode), modes("cpu")[mode][0], sample=1 << 21).passed
 
 
 def correctness() -> list[tuple[str, bool]]:
@@ -59,7 +41,8 @@ def correctness() -> list[tuple[str, bool]]:
         for dtype in ("float16", "bfloat16", "float32", "float64"):
             for jit in (False, True):
                 how = "jit" if jit else "eager"
-                checks.append((f"bitwise parity with jax.nn.sigmoid, {dtype}, {how}", parity(dtype, jit=jit)))
+                passed = cpu_mode_passes("jax", dtype, "sigmoid, jit" if jit else "sigmoid")
+                checks.append((f"bitwise parity with jax.nn.sigmoid, {dtype}, {how}", passed))
     checks.append(("jit forward+backward compiles to the built-in's optimized HLO", same_compiled_program()))
     return checks
 
@@ -116,25 +99,27 @@ def forward_backward(fn: Callable, n: int, dtype: str) -> Callable[[], object]:
     return lambda: jax.block_until_ready(step(x, g))
 
 
+EXECUTIONS = ("jit",)
+
+
 def speed(
     sizes: list[int],
     *,
-    mode: str = "jit",
+    execution: str = "jit",
     dtype: str = "float32",
     rounds: int = 5,
     seconds: float = 0.05,
     on_size: Callable[[int], None] = lambda n: None,
 ) -> list[dict]:
     """Median forward+backward seconds per call under jit, built-in, sigact and naive side by side."""
-    if mode != "jit":
-        raise ValueError(f"JAX is timed under jit only, got mode={mode!r}")
-    rows = []
-    for n in sizes:
-        on_size(n)
-        contenders = {name: forward_backward(fn, n, dtype) for name, fn in ACTIVATIONS.items()}
-        medians = interleaved_medians(contenders, perf_counter_timer, rounds=rounds, seconds=seconds)
-        rows.append({"n": n, "mode": mode, "dtype": dtype, **{f"{name}_s": t for name, t in medians.items()}})
-    return rows
+    if execution not in EXECUTIONS:
+        raise ValueError(f"JAX is timed under jit only, got execution={execution!r}")
+
+    def contenders_at(n: int) -> dict[str, Callable[[], object]]:
+        return {name: forward_backward(fn, n, dtype) for name, fn in ACTIVATIONS.items()}
+
+    return speed_rows(sizes, contenders_at, perf_counter_timer, rounds=rounds, seconds=seconds, on_size=on_size,
+                      execution=execution, dtype=dtype)
 
 
 def _program(text: str) -> list[str]:

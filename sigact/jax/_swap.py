@@ -40,7 +40,7 @@ RULES: dict[str, tuple[core.Primitive, Callable[[Any], Any]]] = {
     "sigmoid": (lax.logistic_p, sigmoid_jvp),
     "tanh": (lax.tanh_p, tanh),
 }
-Rules = frozenset  # of primitives to swap
+Rules = frozenset[core.Primitive]  # of primitives to swap
 
 
 def _swappable(eqn: core.JaxprEqn, rules: Rules) -> bool:
@@ -105,7 +105,7 @@ def _bind(primitive: core.Primitive, args: list[Any], params: dict[str, Any]) ->
 
 
 # Original (Closed)Jaxpr -> {rules: its rewrite}. Weak keys: the entry goes when JAX drops the original.
-_rewritten: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_rewritten: weakref.WeakKeyDictionary[Any, dict[Rules, Any]] = weakref.WeakKeyDictionary()
 _NEEDS_CONSTANTS = object()
 
 
@@ -183,6 +183,7 @@ class _Static:
 
     def __init__(self, value: Any) -> None:
         self.value = value
+        self.key: tuple[Any, ...]
         try:
             self.key = (type(value), hash(value), value)
         except TypeError:

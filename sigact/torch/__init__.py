@@ -4,6 +4,13 @@ The chain, each layer thin and calling the one below:
 ``SigmoidFunction`` → ``sigmoid`` / ``sigmoid_`` → ``Sigmoid`` → ``swap_sigmoid`` and ``SigmoidMode``.
 """
 
+from sigact._install import reraise_with_install_hint
+
+try:
+    import torch  # noqa: F401
+except ModuleNotFoundError as missing:
+    reraise_with_install_hint(missing, "torch", "PyTorch")
+
 from sigact.torch._audit import audit
 from sigact.torch._autograd import SigmoidFunction
 from sigact.torch._backward import sigmoid_grad

@@ -1,4 +1,10 @@
-"""The autograd Functions: the forward is the built-in kernel, the backward is σ′ = σ(1 − σ) by hand."""
+"""The autograd Functions: the forward is the built-in kernel, the backward is σ′ = σ(1 − σ) by hand.
+
+Two pairs share one forward: the eager Functions, with forward mode (``jvp``), and the compilable
+ones, which ``torch.compile`` traces. TorchDynamo refuses a Function that defines a ``jvp`` of its
+own ("Unsupported custom jvp"), so the compilable pair defines none, and its backward takes the
+compiled built-in's evaluation order (:func:`compiled_sigmoid_grad`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,52 @@ from torch import Tensor
 from sigact.torch._backward import compiled_sigmoid_grad, sigmoid_grad, sigmoid_jvp
 
 
-class SigmoidFunction(torch.autograd.Function):
+class _SigmoidForward(torch.autograd.Function):
+    """The forward both pairs share: the built-in kernel, and only its output saved."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        return torch.sigmoid(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+
+class _SigmoidInplaceForward(torch.autograd.Function):
+    """The in-place forward: the input's memory becomes the output, marked dirty for autograd.
+
+    The saved output is the input tensor itself, so nothing new is allocated for backward either.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        x.sigmoid_()
+        return x  # the input object itself: Dynamo only traces mark_dirty on inputs returned as-is
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
+        ctx.mark_dirty(inputs[0])
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+
+def _backward(ctx: Any, grad: Tensor) -> Tensor:
+    (y,) = ctx.saved_tensors
+    return sigmoid_grad(grad, y)
+
+
+def _compiled_backward(ctx: Any, grad: Tensor) -> Tensor:
+    (y,) = ctx.saved_tensors
+    return compiled_sigmoid_grad(grad, y)
+
+
+class SigmoidFunction(_SigmoidForward):
     r"""σ(x) = 1 / (1 + e^{−x}) as an autograd Function that saves only its output.
 
     ``forward`` runs the framework's own sigmoid kernel, so values are the built-in's bit for bit.
@@ -29,21 +80,7 @@ class SigmoidFunction(torch.autograd.Function):
     True
     """
 
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: Tensor) -> Tensor:
-        return torch.sigmoid(x)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return sigmoid_grad(grad, y)
+    backward = staticmethod(_backward)
 
     @staticmethod
     def jvp(ctx: Any, tangent: Tensor) -> Tensor:
@@ -51,22 +88,10 @@ class SigmoidFunction(torch.autograd.Function):
         return sigmoid_jvp(tangent, y)
 
 
-class SigmoidInplaceFunction(SigmoidFunction):
-    """The in-place form: the input's memory becomes the output, marked dirty for autograd.
+class SigmoidInplaceFunction(_SigmoidInplaceForward):
+    """The in-place form of :class:`SigmoidFunction`."""
 
-    The saved output is the input tensor itself, so nothing new is allocated for backward either.
-    """
-
-    @staticmethod
-    def forward(x: Tensor) -> Tensor:
-        x.sigmoid_()
-        return x  # the input object itself: Dynamo only traces mark_dirty on inputs returned as-is
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:
-        ctx.mark_dirty(inputs[0])
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
+    backward = staticmethod(_backward)
 
     @staticmethod
     def jvp(ctx: Any, tangent: Tensor) -> Tensor:
@@ -75,18 +100,13 @@ class SigmoidInplaceFunction(SigmoidFunction):
         return tangent.copy_(sigmoid_jvp(tangent, y))
 
 
-# TorchDynamo refuses to trace an autograd.Function that defines `jvp` ("Unsupported custom
-# jvp"). Under torch.compile the functional forms swap in these variants, which have no jvp (so
-# no graph break) and take the compiled built-in's evaluation order; eager code keeps forward mode.
-class CompilableSigmoidFunction(SigmoidFunction):
-    jvp = staticmethod(torch.autograd.Function.jvp)
+class CompilableSigmoidFunction(_SigmoidForward):
+    """:class:`SigmoidFunction` for ``torch.compile``: no ``jvp``, the compiled backward."""
 
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return compiled_sigmoid_grad(grad, y)
+    backward = staticmethod(_compiled_backward)
 
 
-class CompilableSigmoidInplaceFunction(SigmoidInplaceFunction):
-    jvp = staticmethod(torch.autograd.Function.jvp)
-    backward = staticmethod(CompilableSigmoidFunction.backward)
+class CompilableSigmoidInplaceFunction(_SigmoidInplaceForward):
+    """:class:`SigmoidInplaceFunction` for ``torch.compile``: no ``jvp``, the compiled backward."""
+
+    backward = staticmethod(_compiled_backward)

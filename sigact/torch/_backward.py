@@ -1,8 +1,14 @@
-"""The sigmoid's derivative from its output alone, σ′ = y(1 − y), in each evaluation order the built-in uses."""
+"""The sigmoid's derivative from its output alone, σ′ = y(1 − y), in each evaluation order the built-in uses.
+
+:func:`sigmoid_grad` is the eager backward, :func:`compiled_sigmoid_grad` the backward under
+``torch.compile``, :func:`sigmoid_jvp` forward mode. Each path below rounds as one of the built-in's
+kernels does; which kernel depends on the dtype, the device, the layouts and the compile backend.
+"""
 
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 
 import torch
 from torch import Tensor
@@ -10,24 +16,12 @@ from torch import Tensor
 # `sigact verify` turns this off to check, on CUDA, the tensor-op path the kernel replaces.
 TRITON_ENABLED = True
 
-
-@functools.cache
-def _triton():
-    """The Triton kernel module, or None where triton is not installed."""
-    try:
-        from sigact.torch import _triton
-    except ImportError:
-        return None
-    return _triton
-
-
-def _plain(t: Tensor) -> bool:
-    """An ordinary tensor: no subclass, no vmap batching (torch.func's or autograd's own)."""
-    return (
-        type(t) is Tensor
-        and not torch._C._functorch.is_functorch_wrapped_tensor(t)
-        and not torch._C._functorch.is_legacy_batchedtensor(t)
-    )
+# On the CPU, elements per chunk: a chunk of grad, y and the result (1.5 MiB in float32, split
+# over the threads) stays in L2 cache across the passes, so memory sees each tensor once instead of three
+# times. Below _CHUNKED_FROM elements the extra op dispatches cost more than that saves. Both
+# measured on a 2-core Xeon VM: see docs/benchmarks.md.
+_CHUNK = 1 << 17
+_CHUNKED_FROM = 1 << 21
 
 
 def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
@@ -41,51 +35,93 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     * bfloat16, and float16 off the CPU (CUDA computes in float32 for both): the same expression
       in float32, rounded once at the end;
     * complex: ``grad · conj((1 − y) · y)``, the conjugate because PyTorch's gradients are
-      conjugate Wirtinger derivatives.
+      conjugate Wirtinger derivatives, with each complex product rounded as the built-in's loop
+      for these layouts rounds it (see :func:`_complex_grad`).
 
-    When no graph is being recorded (the usual backward, without ``create_graph``) and both
-    tensors are plain, it works in one buffer, the result: no temporaries beyond it. Large CPU
-    tensors go through it chunk by chunk so each chunk stays in cache (half types via float32
-    scratch chunks), and on CUDA, with triton installed, it is one Triton kernel
-    (``sigact.torch._triton``). Otherwise it
-    uses out-of-place ops, so that the result is itself differentiable (double backward) and
-    batchable (vmap may hand it a batched ``grad`` next to an unbatched ``y``). Under
-    ``torch.compile`` see :func:`compiled_sigmoid_grad`.
+    The result has the strides the built-in's result has. Under ``torch.compile`` see
+    :func:`compiled_sigmoid_grad`.
 
     >>> y = torch.tensor([0.5])
     >>> sigmoid_grad(torch.ones(1), y)  # σ′(0) = 0.5 · 0.5
     tensor([0.2500])
+
+    The paths, tried top to bottom; the first that applies is taken:
+
+    1. complex: :func:`_complex_grad` (nothing below handles complex numbers);
+    2. a graph is being recorded (``create_graph``), or a tensor is a subclass or batched by vmap:
+       out-of-place ops, so the result is itself differentiable and batchable;
+    3. CUDA with triton installed: one Triton kernel (``sigact.torch._triton``);
+    4. CPU, at least ``_CHUNKED_FROM`` elements, both contiguous: chunk by chunk, in cache;
+    5. otherwise: in one buffer, the result (float32 for the half types the built-in computes in
+       float32, rounded once at the end), with no temporaries beyond it.
+
+    Paths 3–5 write into buffers of their own, so they need no graph: path 2 goes first.
     """
     if y.is_complex():
-        return grad * ((1 - y) * y).conj()
-    one_pass = not torch.is_grad_enabled() and _plain(grad) and _plain(y)
-    if one_pass and TRITON_ENABLED and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
+        return _complex_grad(grad, y)
+    compute_dtype = _compute_dtype(y)
+    if torch.is_grad_enabled() or not (_plain(grad) and _plain(y)):
+        return _out_of_place(grad, y, compute_dtype)
+    if TRITON_ENABLED and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
         return kernel.sigmoid_grad(grad, y)
-    in_float32 = y.dtype == torch.bfloat16 or (y.dtype == torch.float16 and y.device.type != "cpu")
-    blockable = (y.device.type == "cpu" and y.numel() >= _CHUNKED_FROM and grad.shape == y.shape
-                 and y.is_contiguous() and grad.is_contiguous())
-    if one_pass and blockable and grad.dtype == y.dtype:
-        return _chunked_sigmoid_grad(grad, y, torch.float32 if in_float32 else y.dtype)
-    if in_float32:
-        return sigmoid_grad(grad.float(), y.float()).to(y.dtype)
-    if not one_pass:
-        return grad * (1 - y) * y
+    if _chunkable(grad, y):
+        return _chunked_sigmoid_grad(grad, y, compute_dtype)
+    return _in_one_buffer(grad, y, compute_dtype)
+
+
+def _compute_dtype(y: Tensor) -> torch.dtype:
+    """The dtype the built-in computes in: float32 for bfloat16, and for float16 off the CPU."""
+    if y.dtype == torch.bfloat16 or (y.dtype == torch.float16 and y.device.type != "cpu"):
+        return torch.float32
+    return y.dtype
+
+
+def _plain(t: Tensor) -> bool:
+    """An ordinary tensor: no subclass, no vmap batching (torch.func's or autograd's own)."""
+    return (
+        type(t) is Tensor
+        and not torch._C._functorch.is_functorch_wrapped_tensor(t)
+        and not torch._C._functorch.is_legacy_batchedtensor(t)
+    )
+
+
+@functools.cache
+def _triton() -> ModuleType | None:
+    """The Triton kernel module, or None where triton is not installed."""
+    try:
+        from sigact.torch import _triton
+    except ImportError:
+        return None
+    return _triton
+
+
+def _out_of_place(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
+    # grad first, as in the built-in, so the result takes the layout the built-in's result takes;
+    # a half-type grad is promoted inside the first product (exactly), never copied.
+    y_wide = y.to(compute_dtype)
+    return (grad * (1 - y_wide) * y_wide).to(y.dtype)
+
+
+def _in_one_buffer(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
+    # −y is exact, so (−y) + 1 is the rounded 1 − y; half types are widened exactly on the way in.
+    if grad.stride() == y.stride() and grad.shape == y.shape:
+        result = torch.rsub(y, 1) if compute_dtype == y.dtype else y.to(compute_dtype).neg_().add_(1)
+    else:
+        # The built-in's result takes grad's layout where grad's strides decide (a transposed
+        # grad), so it is allocated as TensorIterator would.
+        result = torch.empty_permuted(*_builtin_layout(grad, y), dtype=compute_dtype, device=y.device)
+        result.copy_(y).neg_().add_(1)
     # (1 − y) · grad equals grad · (1 − y) bit for bit: IEEE multiplication is commutative.
-    result = torch.rsub(y, 1)
-    result.mul_(grad)
-    return result.mul_(y)
+    return result.mul_(grad).mul_(y).to(y.dtype)
 
 
-# On the CPU, elements per chunk: a chunk of grad, y and the result (1.5 MiB in float32, split
-# over the threads) stays in L2 cache across the passes, so memory sees each tensor once instead of three
-# times. Below _CHUNKED_FROM elements the extra op dispatches cost more than that saves. Both
-# measured on a 2-core Xeon VM: see docs/benchmarks.md.
-_CHUNK = 1 << 17
-_CHUNKED_FROM = 1 << 21
+def _chunkable(grad: Tensor, y: Tensor) -> bool:
+    return (y.device.type == "cpu" and y.numel() >= _CHUNKED_FROM and grad.shape == y.shape
+            and grad.dtype == y.dtype and y.is_contiguous() and grad.is_contiguous())
 
 
 def _chunked_sigmoid_grad(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
-    # The same roundings per element as above, chunk by chunk: −y is exact, so (−y) + 1 is the
+    # The same roundings per element as path 5, chunk by chunk: −y is exact, so (−y) + 1 is the
     # rounded 1 − y, then · grad, then · y. For half types each chunk goes through float32
     # scratch buffers and is rounded once on the way back, as the built-in does in registers.
     result = torch.empty_like(y)
@@ -107,18 +143,148 @@ def _chunked_sigmoid_grad(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -
     return result
 
 
+# -- complex ------------------------------------------------------------------------------------
+
+
+def _complex_grad(grad: Tensor, y: Tensor) -> Tensor:
+    """``grad · conj((1 − y) · y)`` as the built-in's CPU loop rounds it for these layouts.
+
+    The built-in's kernel has two loops. Its vectorised loop rounds each real product of a complex
+    product, and so do tensor ops: ``grad * ((1 - y) * y).conj()`` is bitwise equal there. Its
+    scalar loop is compiled with fused multiply-adds: the real part of ``(a + bi)(c + di)`` is
+    ``fma(a, c, −(b·d))``, rounded once. TensorIterator takes the scalar loop for a whole tensor
+    when the layouts rule out the vectorised one (a transposed input against a contiguous
+    gradient, a strided slice), and for the last elements of each vectorised row (the known tail,
+    docs/api.md). Where the built-in runs scalar throughout, :func:`_complex_grad_fused` follows
+    it with ``torch.addcmul``, which is a fused multiply-add in PyTorch's CPU kernels.
+    """
+    if y.device.type == "cpu" and _plain(grad) and _plain(y):
+        order, shape, strides = _iteration_order(grad, y)
+        # The vectorised loop needs, innermost, both contiguous or one a broadcast scalar.
+        innermost = (strides[0][order[0]], strides[1][order[0]]) if order else (1, 1)
+        if innermost not in ((1, 1), (0, 1), (1, 0)):
+            return _complex_grad_fused(grad.resolve_conj(), y.resolve_conj(), order, shape, strides)
+    return grad * ((1 - y) * y).conj()
+
+
+def _iteration_order(grad: Tensor, y: Tensor) -> tuple[list[int], torch.Size, list[tuple[int, ...]]]:
+    """The dimensions as ``aten::sigmoid_backward(grad, y)``'s TensorIterator walks them,
+    innermost first (size-1 dimensions left out: they never decide), with the broadcast shape and
+    each operand's strides.
+
+    TensorIterator sorts the dimensions by the operands' strides, grad's first; a zero stride
+    leaves the choice to the next operand. Its result is laid out densely in this order.
+    """
+    shape = torch.broadcast_shapes(grad.shape, y.shape)
+    strides = [t.expand(shape).stride() for t in (grad, y)]
+
+    def compare(inner: int, outer: int) -> int:
+        # TensorIterator's should_swap: 1 where `inner` belongs further out, −1 where the order
+        # holds, 0 where no operand can tell (zero strides).
+        for s in strides:
+            if s[inner] == 0 or s[outer] == 0:
+                continue
+            if s[inner] != s[outer]:
+                return 1 if s[inner] > s[outer] else -1
+            if shape[inner] > shape[outer]:
+                return 1
+        return 0
+
+    order = [d for d in reversed(range(len(shape))) if shape[d] != 1]
+    for i in range(1, len(order)):  # an insertion sort that steps over ties, as TensorIterator's
+        j = i
+        for k in range(i - 1, -1, -1):
+            comparison = compare(order[k], order[j])
+            if comparison > 0:
+                order[k], order[j] = order[j], order[k]
+                j = k
+            elif comparison < 0:
+                break
+    return order, shape, strides
+
+
+def _builtin_layout(grad: Tensor, y: Tensor) -> tuple[torch.Size, list[int]]:
+    """The shape, and the dimensions outermost first, of the built-in's result (for
+    ``torch.empty_permuted``)."""
+    order, shape, _ = _iteration_order(grad, y)
+    return shape, [d for d in range(len(shape)) if d not in order] + order[::-1]
+
+
+# The compiler vectorised the built-in's scalar loop in blocks of this many elements, and the last
+# (run length mod block) elements of each run round the outer product without fusing it.
+# Measured on torch 2.15's AVX-512, AVX2 and DEFAULT kernels (ATEN_CPU_CAPABILITY=...): no blocks
+# elsewhere.
+_SCALAR_BLOCK = {("AVX512", torch.complex64): 4, ("AVX512", torch.complex128): 2, ("AVX2", torch.complex64): 2}
+
+
+def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.Size,
+                        strides: list[tuple[int, ...]]) -> Tensor:
+    # The built-in's scalar loop, product by product: u = 1 − y, p = u · y, c = conj(p), grad · c,
+    # each real part fma(first product, −second product) and each imaginary part as its compiler
+    # contracted it (found by comparing with the built-in over whole tensors; the tests hold it).
+    br, bi = y.real, y.imag
+    ur, ui = torch.rsub(br, 1), torch.rsub(bi, 0)
+    pr = torch.addcmul(-(ui * bi), ur, br)
+    pi = torch.addcmul(ui * br, ur, bi)
+    cr, ci = pr, -pi
+    ar, ai = grad.real, grad.imag
+    real = torch.addcmul(-(ai * ci), ar, cr).expand(shape).contiguous()
+    imag = torch.addcmul(ar * ci, ai, cr).expand(shape).contiguous()
+    block = _SCALAR_BLOCK.get((torch.backends.cpu.get_cpu_capability(), y.dtype), 0)
+    inner = order[0]
+    run = shape[inner]
+    single_dim_runs = len(order) == 1 or any(s[order[1]] != s[inner] * run for s in strides)
+    if block and run % block and single_dim_runs:
+        start, length = run - run % block, run % block
+        a_r, a_i, c_r, c_i = (t.expand(shape).narrow(inner, start, length) for t in (ar, ai, cr, ci))
+        real.narrow(inner, start, length).copy_(a_r * c_r - a_i * c_i)
+        imag.narrow(inner, start, length).copy_(a_r * c_i + a_i * c_r)
+    result = torch.empty_permuted(*_builtin_layout(grad, y), dtype=y.dtype, device=y.device)
+    return result.copy_(torch.complex(real, imag))
+
+
+# -- compiled -----------------------------------------------------------------------------------
+
+
 def compiled_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     """The same derivative in the order the built-in takes under ``torch.compile``.
 
-    There ``aten::sigmoid_backward`` is decomposed (``torch._decomp``) into
-    ``grad · (y · (1 − y))``, computed in float32 for float16 and bfloat16 and rounded once, and
-    inductor compiles that. Following it keeps compiled sigact bitwise equal to the compiled
-    built-in (whose gradients differ from eager ones in the last bit here and there).
+    Which order that is depends on the backend. ``inductor`` decomposes ``aten::sigmoid_backward``
+    (``torch._decomp``) into ``grad · (y · (1 − y))``, computed in float32 for float16 and
+    bfloat16 and rounded once, and compiles that; ``aot_eager`` and ``eager`` run the eager kernel.
+    Dynamo traces a Function's backward before the backend is known, so this is an operator,
+    ``sigact::sigmoid_grad``, whose body runs later: while AOTAutograd traces it, it reads the
+    decomposition table the backend gave and takes the decomposed order where the built-in's
+    backward is decomposed, :func:`sigmoid_grad`'s otherwise.
     """
+    return torch.ops.sigact.sigmoid_grad(grad, y)
+
+
+def _decomposed_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     dtype = torch.promote_types(grad.dtype, y.dtype)
     if dtype in (torch.float16, torch.bfloat16):
-        return compiled_sigmoid_grad(grad.float(), y.float()).to(dtype)
+        return _decomposed_sigmoid_grad(grad.float(), y.float()).to(dtype)
     return grad * (y * (1 - y)).conj_physical()
+
+
+def _builtin_backward_is_decomposed() -> bool:
+    from torch.fx.experimental import proxy_tensor
+
+    tracer = proxy_tensor.get_proxy_mode()
+    table = getattr(tracer, "decomposition_table", None) or getattr(proxy_tensor, "CURRENT_DECOMPOSITION_TABLE", {})
+    return torch.ops.aten.sigmoid_backward.default in table
+
+
+def _backend_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
+    if _builtin_backward_is_decomposed():
+        return _decomposed_sigmoid_grad(grad, y)
+    return sigmoid_grad(grad, y)
+
+
+_LIBRARY = torch.library.Library("sigact", "DEF")
+_LIBRARY.define("sigmoid_grad(Tensor grad, Tensor y) -> Tensor")
+# CompositeImplicitAutograd: no kernel of its own; tracing and autograd go through the body.
+_LIBRARY.impl("sigmoid_grad", _backend_sigmoid_grad, "CompositeImplicitAutograd")
 
 
 def sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:

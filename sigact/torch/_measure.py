@@ -9,7 +9,8 @@ from torch import Tensor, nn
 from torch.utils import benchmark
 
 import sigact.torch as st
-from sigact._timing import interleaved_medians
+from sigact._parity import cpu_mode_passes
+from sigact._timing import speed_rows
 
 
 def naive_sigmoid(x: Tensor) -> Tensor:
@@ -30,19 +31,6 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
 MODULES: dict[str, Callable[[], nn.Module]] = {"builtin": nn.Sigmoid, "sigact": st.Sigmoid, "naive": NaiveSigmoid}
 
 
-# Each real dtype: every 16-bit pattern, or a float32/float64 sample large enough (2^21) to take the
-# chunked CPU backward, through the engine `sigact verify` uses.
-PARITY_SAMPLE = 1 << 21
-
-
-def parity(dtype: str, mode: str = "sigmoid") -> bool:
-    """Forward values and gradients of sigact equal the built-in's bit for bit (sigact._parity)."""
-    from sigact._parity import Row, run_mode
-    from sigact.torch._verify import modes
-
-    return run_mode(Row("torch", "cpu", dtype, mode), modes("cpu")[mode][0], sample=PARITY_SAMPLE).passed
-
-
 def correctness() -> list[tuple[str, bool]]:
     """Named checks, each True when it passed."""
     x = torch.randn(16, dtype=torch.float64, requires_grad=True)
@@ -53,7 +41,8 @@ def correctness() -> list[tuple[str, bool]]:
          torch.autograd.gradgradcheck(st.sigmoid, (x,), raise_exception=False)),
     ]
     for dtype in ("float16", "bfloat16", "float32", "float64"):
-        checks.append((f"bitwise parity with torch.sigmoid, {dtype}, forward and backward", parity(dtype)))
+        checks.append((f"bitwise parity with torch.sigmoid, {dtype}, forward and backward",
+                       cpu_mode_passes("torch", dtype, "sigmoid")))
     return checks
 
 
@@ -90,10 +79,13 @@ def forward_backward(fn: Callable[[Tensor], Tensor], n: int, dtype: torch.dtype)
     return lambda: torch.autograd.grad(fn(x), x, grad)
 
 
+EXECUTIONS = ("eager", "compile")
+
+
 def speed(
     sizes: list[int],
     *,
-    mode: str = "eager",
+    execution: str = "eager",
     dtype: torch.dtype = torch.float32,
     rounds: int = 5,
     seconds: float = 0.05,
@@ -101,23 +93,21 @@ def speed(
 ) -> list[dict]:
     """Median forward+backward seconds per call at each size, built-in, sigact and naive side by side.
 
-    ``mode="compile"`` times each function under ``torch.compile(fullgraph=True)``, compiled afresh
-    for each size (static shapes, as a model of fixed shape gets).
+    ``execution="compile"`` times each function under ``torch.compile(fullgraph=True)``, compiled
+    afresh for each size (static shapes, as a model of fixed shape gets).
     """
-    if mode not in ("eager", "compile"):
-        raise ValueError(f"mode must be 'eager' or 'compile', got {mode!r}")
-    rows = []
-    for n in sizes:
-        on_size(n)
+    if execution not in EXECUTIONS:
+        raise ValueError(f"execution must be one of {EXECUTIONS}, got {execution!r}")
+
+    def contenders_at(n: int) -> dict[str, Callable[[], object]]:
         fns = ACTIVATIONS
-        if mode == "compile":
+        if execution == "compile":
             torch._dynamo.reset()  # one code object per function: sizes would pile up to the recompile limit
             fns = {name: torch.compile(fn, fullgraph=True, dynamic=False) for name, fn in ACTIVATIONS.items()}
-        contenders = {name: forward_backward(fn, n, dtype) for name, fn in fns.items()}
-        medians = interleaved_medians(contenders, _benchmark_timer, rounds=rounds, seconds=seconds)
-        rows.append({"n": n, "mode": mode, "dtype": str(dtype).removeprefix("torch."),
-                     **{f"{name}_s": t for name, t in medians.items()}})
-    return rows
+        return {name: forward_backward(fn, n, dtype) for name, fn in fns.items()}
+
+    return speed_rows(sizes, contenders_at, _benchmark_timer, rounds=rounds, seconds=seconds, on_size=on_size,
+                      execution=execution, dtype=str(dtype).removeprefix("torch."))
 
 
 def curves(xs) -> tuple:

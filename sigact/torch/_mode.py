@@ -40,7 +40,7 @@ class SigmoidMode(TorchFunctionMode):
         'SigmoidFunctionBackward'
     """
 
-    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None):
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         route = _ROUTES.get(func)
         if route is None or kwargs.keys() - {"input"} or len(args) + len(kwargs) != 1:

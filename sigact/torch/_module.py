@@ -33,9 +33,9 @@ class Sigmoid(nn.Sigmoid):
         >>> import torch, sigact.torch as st
         >>> m = st.Sigmoid()
         >>> m
-        Sigmoid()
+        Sigmoid(sigact)
         >>> st.Sigmoid(inplace=True)
-        Sigmoid(inplace=True)
+        Sigmoid(sigact, inplace=True)
         >>> x = torch.randn(2, 3)
         >>> torch.equal(m(x), torch.nn.Sigmoid()(x))
         True
@@ -49,29 +49,44 @@ class Sigmoid(nn.Sigmoid):
         return sigmoid_(input) if self.inplace else sigmoid(input)
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        # "sigact" tells it apart from nn.Sigmoid in print(model), so a swap shows.
+        return "sigact, inplace=True" if self.inplace else "sigact"
 
 
 FilterFn = Callable[[nn.Module, str], bool]
 
 
-def swap_sigmoid(module: nn.Module, *, filter_fn: FilterFn | None = None) -> nn.Module:
-    """Replace every ``torch.nn.Sigmoid`` in ``module`` with :class:`Sigmoid`, in place.
+def swap_sigmoid(
+    module: nn.Module,
+    *,
+    classes: type[nn.Module] | tuple[type[nn.Module], ...] = (nn.Sigmoid,),
+    filter_fn: FilterFn | None = None,
+) -> nn.Module:
+    """Replace every ``torch.nn.Sigmoid`` (or each of ``classes``) in ``module`` with :class:`Sigmoid`, in place.
 
     The walk is post-order and visits every submodule once. Only modules whose type is exactly
-    ``nn.Sigmoid`` are replaced: a user subclass may have its own ``forward`` and is left alone.
-    The new module takes the old one's ``training`` flag. Parameters, buffers and ``state_dict``
-    keys do not change, since a sigmoid has none. Hooks registered on a replaced module are not
-    carried over.
+    one of ``classes`` are replaced: a user subclass may have its own ``forward`` and is left alone.
+    The new module takes the old one's ``training`` flag, and its ``inplace`` flag where it has one.
+    Parameters, buffers and ``state_dict`` keys do not change, since a sigmoid has none. Hooks
+    registered on a replaced module are not carried over.
 
     Args:
         module: the model. Its submodules are replaced in place.
+        classes: the module classes to replace, matched by exact type; by default ``nn.Sigmoid``.
+            Name another library's sigmoid module here, for example timm's
+            ``(nn.Sigmoid, timm.layers.Sigmoid)``. Name only classes whose ``forward(x)`` is
+            ``torch.sigmoid(x)`` (or ``x.sigmoid_()`` when their ``inplace`` flag is set): the
+            replacement computes exactly that.
         filter_fn: ``filter_fn(submodule, fully_qualified_name) -> bool`` picks which sigmoids to
             replace; by default all of them. The root's name is ``""``.
 
     Returns:
-        ``module`` itself, or a new :class:`Sigmoid` if ``module`` is itself an ``nn.Sigmoid``
+        ``module`` itself, or a new :class:`Sigmoid` if ``module`` is itself one of ``classes``
         (a root cannot be replaced in place, so use the return value).
+
+    Raises:
+        TypeError: ``classes`` is not an ``nn.Module`` subclass or a tuple (or list) of them.
+        ValueError: ``classes`` is empty.
 
     Example:
         >>> import torch, sigact.torch as st
@@ -80,19 +95,20 @@ def swap_sigmoid(module: nn.Module, *, filter_fn: FilterFn | None = None) -> nn.
         >>> st.swap_sigmoid(model, filter_fn=lambda m, name: name != "3")
         Sequential(
           (0): Linear(in_features=4, out_features=4, bias=True)
-          (1): Sigmoid()
+          (1): Sigmoid(sigact)
           (2): Linear(in_features=4, out_features=1, bias=True)
           (3): Sigmoid()
         )
         >>> [type(m).__module__ for m in model if isinstance(m, torch.nn.Sigmoid)]
         ['sigact.torch._module', 'torch.nn.modules.activation']
     """
+    targets = _module_classes(classes)
 
     def wanted(candidate: nn.Module, name: str) -> bool:
-        return type(candidate) is nn.Sigmoid and (filter_fn is None or filter_fn(candidate, name))
+        return type(candidate) in targets and (filter_fn is None or filter_fn(candidate, name))
 
     def replacement(old: nn.Module) -> Sigmoid:
-        new = Sigmoid()
+        new = Sigmoid(inplace=bool(getattr(old, "inplace", False)))
         new.train(old.training)
         return new
 
@@ -107,3 +123,17 @@ def swap_sigmoid(module: nn.Module, *, filter_fn: FilterFn | None = None) -> nn.
         return replacement(module)
     visit(module, "")
     return module
+
+
+def _module_classes(classes: object) -> tuple[type[nn.Module], ...]:
+    """``classes`` as a tuple of ``nn.Module`` subclasses, without sigact's own ``Sigmoid``."""
+    targets = tuple(classes) if isinstance(classes, (tuple, list)) else (classes,)
+    if not targets:
+        raise ValueError("swap_sigmoid: classes is empty, so nothing would be replaced; "
+                         "the default is (torch.nn.Sigmoid,)")
+    for cls in targets:
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise TypeError(f"swap_sigmoid: classes must be nn.Module subclasses (a class or a tuple of "
+                            f"them, e.g. (torch.nn.Sigmoid,)), got {cls!r} of type {type(cls).__name__}")
+    # Replacing sigact's Sigmoid with a new one would only drop its hooks.
+    return tuple(cls for cls in targets if cls is not Sigmoid)

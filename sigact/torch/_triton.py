@@ -27,14 +27,22 @@ def _round_to_bfloat16(x):
     # float32 -> bfloat16, round to nearest even, by hand: Triton's interpreter truncates instead.
     bits = x.to(tl.uint32, bitcast=True)
     rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-    rounded = tl.where(x != x, (bits >> 16) | 0x40, rounded)  # NaN stays a (quiet) NaN
+    # NaN stays a (quiet) NaN. Without this, the carry of the rounding runs into the exponent and
+    # sign: CUDA's canonical NaN 0x7FFFFFFF would become 0x8000 (-0.0), 0x7F808000 +inf.
+    rounded = tl.where(x != x, (bits >> 16) | 0x40, rounded)
     return rounded.to(tl.uint16).to(tl.bfloat16, bitcast=True)
+
+
+@triton.jit
+def _block_offsets(BLOCK: tl.constexpr):
+    # program_id is int32: past 2^31 elements, program_id * BLOCK in int32 would wrap negative.
+    return tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
 
 
 @triton.jit
 def _sigmoid_backward_kernel(grad_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr,
                              IN_FLOAT32: tl.constexpr, TO_BFLOAT16: tl.constexpr):
-    offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    offsets = _block_offsets(BLOCK)
     mask = offsets < n
     grad = tl.load(grad_ptr + offsets, mask=mask)
     y = tl.load(y_ptr + offsets, mask=mask)
@@ -63,10 +71,15 @@ def applies(grad: Tensor, y: Tensor) -> bool:
 def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     """``grad · (1 − y) · y`` in one pass; call only where :func:`applies` holds."""
     out = torch.empty_like(y)
-    n = y.numel()
-    _sigmoid_backward_kernel[(triton.cdiv(n, BLOCK),)](
-        grad, y, out, n, BLOCK=BLOCK,
+    _launch(grad, y, out, programs=triton.cdiv(y.numel(), BLOCK))
+    return out
+
+
+def _launch(grad: Tensor, y: Tensor, out: Tensor, programs: int) -> None:
+    # Apart from sigmoid_grad so that the interpreter check can run a few chosen programs of a
+    # launch over more than 2^31 elements (tests/triton_interpreted.py).
+    _sigmoid_backward_kernel[(programs,)](
+        grad, y, out, y.numel(), BLOCK=BLOCK,
         IN_FLOAT32=y.dtype in (torch.float16, torch.bfloat16),
         TO_BFLOAT16=y.dtype == torch.bfloat16,
     )
-    return out

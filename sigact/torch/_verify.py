@@ -83,18 +83,52 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _mode(device: str, run: Callable[[Tensor, Tensor], tuple[tuple, tuple]], context=contextlib.nullcontext) -> Mode:
+# Memory layouts a chunk can be checked in. The kernels take different loops for different
+# layouts (the built-in's complex kernel leaves its vectorised loop for a fused scalar one when
+# the input and the upstream gradient are laid out differently), so each gets rows of its own.
+ROWS_OF = 16
+
+
+def _transposed(t: Tensor) -> Tensor:
+    """The same n values, logically a 1-D run, held as a transposed (m, 16) matrix: padded to a
+    multiple of 16 by repeating the first elements."""
+    padded = torch.cat([t, t[: -t.shape[0] % ROWS_OF]]) if t.shape[0] % ROWS_OF else t
+    return padded.view(-1, ROWS_OF).t().contiguous().t()
+
+
+def _strided(t: Tensor) -> Tensor:
+    """The same values every other element of a buffer twice the size: a stride of 2."""
+    buffer = torch.zeros(2 * t.shape[0], dtype=t.dtype, device=t.device)
+    buffer[::2] = t
+    return buffer[::2]
+
+
+LAYOUTS: dict[str, Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]] = {
+    "contiguous": lambda x, g: (x, g),
+    # The issue's case: a transposed input (so a transposed output y) against a contiguous gradient.
+    "transposed input": lambda x, g: (_transposed(x), _transposed(g).contiguous()),
+    "strided gradient": lambda x, g: (x, _strided(g)),
+}
+
+
+def _mode(device: str, run: Callable[[Tensor, Tensor], tuple[tuple, tuple]], context=contextlib.nullcontext,
+          layout: str = "contiguous") -> Mode:
     def mode(patterns: np.ndarray, gradients: np.ndarray, dtype: str) -> Outcome:
         x = tensor(patterns, dtype, device)
         g = torch.from_numpy(np.array(gradients)).to(device=device, dtype=x.dtype)
+        n = x.shape[0]
+        laid_x, laid_g = LAYOUTS[layout](x, g)
         # The built-in's complex CPU kernel runs the scalar tail of each thread's range (its length
         # mod the vector width) in compiled code with fused multiply-adds (docs/api.md). On one
         # thread that tail is the tensor's last n mod 16 elements at most; differences there are
-        # counted apart, as known.
+        # counted apart, as known. The other layouts run its scalar loop throughout, which sigact
+        # follows: no tail.
         complex_cpu = x.is_complex() and device == "cpu"
         with context(), (_one_thread() if complex_cpu else contextlib.nullcontext()):
-            (y_ref, g_ref), (y, gx) = run(x, g)
-        return Outcome(x, g, (y_ref, y), (g_ref, gx), known_tail=x.shape[0] % 16 if complex_cpu else 0)
+            (y_ref, g_ref), (y, gx) = run(laid_x, laid_g)
+        flat = [t.reshape(-1)[:n] for t in (y_ref, y, g_ref, gx)]
+        tail = n % 16 if complex_cpu and layout == "contiguous" else 0
+        return Outcome(x, g, (flat[0], flat[1]), (flat[2], flat[3]), known_tail=tail)
 
     return mode
 
@@ -113,6 +147,8 @@ def modes(device: str) -> dict[str, tuple[Mode, tuple[str, ...], int | None]]:
                                                 _value_and_grad(_compiled(st.sigmoid), x, g))),
                     REAL_DTYPES, COMPILE_SAMPLE),
     }
+    for layout in list(LAYOUTS)[1:]:
+        found[f"sigmoid, {layout}"] = (_mode(device, both(_value_and_grad), layout=layout), DTYPES, None)
     if device == "cuda":
         found["sigmoid, no Triton"] = (_mode(device, both(_value_and_grad), _without_triton), DTYPES, None)
     return found
