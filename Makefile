@@ -14,7 +14,7 @@ TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 # The venv's pip is whichever one Python ships; its "new release" notice would repeat on every step.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax gpu-check clean
+.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax test-min-torch check-torch-kept gpu-check clean
 
 # torch is a multi-GiB download: its step keeps pip's progress bar, so a first install does not sit
 # silent for minutes.
@@ -80,5 +80,13 @@ check-deps:
 test-min-jax:
 	bash .ci/test-min-jax
 
+# The torch half of the suite against the oldest torch sigact declares (requirements-min-torch.txt).
+test-min-torch:
+	TORCH_INDEX=$(TORCH_INDEX) bash .ci/test-min-torch
+
+# `pip install ".[torch]"` keeps the newest (.venv) and the oldest (.venv-min-torch) supported torch.
+check-torch-kept: $(STAMP)
+	bash .ci/check-torch-kept $(VENV) .venv-min-torch
+
 clean:
-	rm -rf $(VENV) .venv-min-jax build dist *.egg-info docs/_build .mypy_cache
+	rm -rf $(VENV) .venv-min-jax .venv-min-torch build dist *.egg-info docs/_build .mypy_cache

@@ -75,7 +75,8 @@ def test_sdist_holds_what_a_rebuild_and_the_suite_need(dist):
     with tarfile.open(dist[0]) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
     needed = {"pyproject.toml", "README.md", "LICENSE", "sigact/py.typed", "sigact/__init__.py", "requirements-dev.txt",
-              "requirements-min-jax.txt", "Makefile", "conftest.py", "tests/test_packaging.py"}
+              "requirements-min-jax.txt", "requirements-min-torch.txt", "Makefile", "conftest.py",
+              "tests/test_packaging.py"}
     assert needed <= names
     with tarfile.open(dist[0]) as sdist:
         (license_file,) = [m for m in sdist.getmembers() if m.name.endswith("/LICENSE") and m.name.count("/") == 1]
