@@ -346,7 +346,9 @@ def tradeoff(quick: bool, timing: dict) -> dict:
                                                compiled["builtin", r][1]) for r in REMATS)
         steps = {key: (lambda fn=fn, args=args: jax.block_until_ready(fn(*args)))
                  for key, (fn, args) in compiled.items()}
-        medians = interleaved_medians(steps, perf_counter_timer, **timing)
+        # Six contenders of up to a second a step: three rounds, not seven, keep a run near ten minutes.
+        medians = interleaved_medians(steps, perf_counter_timer, rounds=min(3, timing["rounds"]),
+                                      seconds=timing["seconds"])
         base_bytes, base_s = jax_measure.temp_bytes(compiled["builtin", None][0]), medians["builtin", None]
         for (swap, remat), (fn, _) in compiled.items():
             temp = jax_measure.temp_bytes(fn)

@@ -227,7 +227,7 @@ def tradeoff_models(quick: bool = False) -> list[Callable[..., Model]]:
         rnn = {"batch": 4, "steps": 16, "inputs": 8, "features": 16}
         mlp = {"layers": 2, "batch": 32, "width": 16, "hidden": 64}
     else:
-        rnn = {"batch": 32, "steps": 512, "inputs": 128, "features": 256}
+        rnn = {"batch": 16, "steps": 512, "inputs": 128, "features": 256}
         mlp = {"layers": 8, "batch": 512, "width": 512, "hidden": 1536}
     return [lambda remat=None: flax_rnn("LSTMCell", remat=remat, **rnn),
             lambda remat=None: flax_rnn("GRUCell", remat=remat, **rnn),
