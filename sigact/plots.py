@@ -96,9 +96,13 @@ def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
     remat policy), both relative to the built-in without remat; one panel per model."""
     plt = _pyplot()
     names = list(dict.fromkeys(r["model"] for r in rows))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.6), squeeze=False)
+    columns = min(3, len(names))
+    lines = -(-len(names) // columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.3 * lines), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
     markers = {None: "o", "nothing_saveable": "s", "dots_saveable": "^"}
-    for ax, name in zip(axes[0], names, strict=True):
+    for ax, name in zip(axes.flat, names, strict=False):
         for r in (r for r in rows if r["model"] == name):
             colour = COLOURS["builtin"] if r["swap"] == "builtin" else COLOURS["sigact"]
             ax.scatter(r["time_ratio"], r["temp_ratio"], marker=markers[r["remat"]], color=colour, s=40,
@@ -108,7 +112,8 @@ def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_title(name.split(", x")[0].split(", batch")[0].split(", ")[0], fontsize=8)
         ax.set_xlabel("step time / built-in's", fontsize=8)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("temp memory / built-in's")
+    for line in axes:
+        line[0].set_ylabel("temp memory / built-in's", fontsize=8)
     axes[0][0].legend(fontsize=6)
     fig.suptitle("Memory against step time (lower left is better)", fontsize=10)
     return _save(fig, path)
