@@ -53,3 +53,16 @@ def test_the_reach_table_is_the_committed_run():
 @pytest.mark.parametrize("name", ["tradeoff.png"])
 def test_the_trade_off_figure_is_committed(name):
     assert (ROOT / "docs" / "figures" / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_where_a_layer_cannot_gain_quotes_the_reach_table():
+    rows = {r["name"].split(", x")[0]: r for r in json.loads((RESULTS / "reach-cpu.json").read_text())["reach"]["rows"]}
+    fraction = {name: {k: r[f"{k}_temp_bytes"] / r["builtin_temp_bytes"] for k in ("swap_sigmoid", "swap")}
+                for name, r in rows.items()}
+    text = " ".join((ROOT / "docs" / "training.md").read_text().split("**Where a layer cannot gain.**")[1]
+                    .split("\n\n")[0].split())
+    haiku, flax, keras = (fraction[n] for n in ("Haiku GRU, hk.dynamic_unroll", "Flax GRUCell, nn.RNN",
+                                                "Keras GRU, stateless_call"))
+    assert f"(`swap_sigmoid` {haiku['swap_sigmoid']:.2f} of the built-in's temp memory)" in text
+    assert f"(`swap` {haiku['swap']:.2f}, against {flax['swap']:.2f} for Flax's `GRUCell`)" in text
+    assert f"too ({keras['swap']:.2f})" in text
