@@ -22,8 +22,11 @@ def cells(page: str, first: str, second: str | None = None) -> list[str]:
 
 
 def test_the_trade_off_table_is_the_committed_runs():
-    assert len(TRADEOFF_RUNS) >= 1
+    assert len(TRADEOFF_RUNS) >= 2
     runs = [json.loads(p.read_text())["tradeoff"] for p in TRADEOFF_RUNS]
+    # The page says the temp bytes are the same in every run, and the gradients bitwise in every row.
+    assert all([r["temp_bytes"] for r in run["rows"]] == [r["temp_bytes"] for r in runs[0]["rows"]] for run in runs)
+    assert all(r["gradients_bitwise_equal"] for run in runs for r in run["rows"])
     for i, r in enumerate(runs[0]["rows"]):
         configuration = f"{'swap' if r['swap'] == 'swap' else 'built-in'}, {r['remat'] or 'no remat'}"
         row = cells("memory.md", r["model"].split(",")[0], configuration)
