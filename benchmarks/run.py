@@ -9,9 +9,14 @@ Sections:
                SE-style CNN of examples/torch_swap.py (eager and compiled)
   inplace      Sigmoid(inplace=True) against nn.Sigmoid and Tensor.sigmoid_: time and peak CPU
                memory (torch profiler) of an MLP block, Linear(w, 4w) -> activation -> Linear(4w, w)
-  swap         sigact.jax.swap_sigmoid on whole models under jit: XLA temp memory of Flax's cells and
+  swap         sigact.jax.swap_sigmoid and swap on whole models under jit: XLA temp memory of Flax's cells and
                of scanned MLPs (with and without remat policies), a jitted Flax LSTM training step
                (median of pairwise ratios), and the eager per-call overhead of a swapped function
+  reach        sigact.jax.swap on every framework's recurrent cells (Flax linen and NNX, Equinox, Keras 3,
+               Haiku) at batch 32, length 128, 256 features: temp memory against the built-in's
+  tradeoff     the swap against remat: Flax LSTM and GRU, Equinox LSTM, Keras LSTM (length 512) and a
+               scanned SwiGLU stack, each built-in and swapped, without remat and under nothing_saveable
+               and dots_saveable: temp memory, and step time as a ratio to the built-in's
 
 Contenders take turns round after round (sigact._timing.interleaved_medians), so the ratios
 (sigact over built-in, lower is faster) compare medians taken under the same conditions. These are
@@ -28,6 +33,7 @@ import statistics
 import sys
 from pathlib import Path
 
+os.environ.setdefault("KERAS_BACKEND", "jax")  # the reach and trade-off sections run Keras on JAX
 os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # the profiler's own log lines would drown the tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +54,7 @@ from sigact._timing import interleaved_medians, keep_freed_memory, perf_counter_
 from sigact.report import format_duration  # noqa: E402
 from sigact.torch._measure import _benchmark_timer  # noqa: E402
 
-SECTIONS = ("elementwise", "training", "inplace", "swap")
+SECTIONS = ("elementwise", "training", "inplace", "swap", "reach", "tradeoff")
 
 
 def log(message: str) -> None:
@@ -251,8 +257,8 @@ def swap(quick: bool, timing: dict) -> dict:
         model = build()
         log(f"temp memory: {model.name}")
         compiled = jax_models.compiled_gradients(model)
-        memory.append({"name": model.name, "builtin_temp_bytes": jax_measure.temp_bytes(compiled["builtin"]),
-                       "sigact_temp_bytes": jax_measure.temp_bytes(compiled["sigact"])})
+        temps = {f"{k}_temp_bytes": jax_measure.temp_bytes(c) for k, c in compiled.items()}
+        memory.append({"name": model.name, **temps})
     log("jitted Flax LSTM training step, pairwise ratios")
     lstm = jax_models.flax_rnn("LSTMCell", **rnn)
     ratios = pairwise_ratios(lstm_training_step(lstm), rounds=timing["rounds"] + 2, seconds=timing["seconds"])
@@ -269,10 +275,11 @@ def swap(quick: bool, timing: dict) -> dict:
 
 
 def print_swap(result: dict) -> None:
-    print("## swap_sigmoid under jit: XLA temp memory of jit(grad(loss))\n")
-    rows = [[r["name"], human_bytes(r["builtin_temp_bytes"]), human_bytes(r["sigact_temp_bytes"]),
-             f"{r['sigact_temp_bytes'] / r['builtin_temp_bytes'] - 1:+.1%}"] for r in result["memory"]]
-    print(table(["model", "built-in", "swapped", "change"], rows))
+    print("## swap_sigmoid and swap under jit: XLA temp memory of jit(grad(loss))\n")
+    rows = [[r["name"], human_bytes(r["builtin_temp_bytes"])] + [
+             f"{human_bytes(r[f'{k}_temp_bytes'])} ({r[f'{k}_temp_bytes'] / r['builtin_temp_bytes'] - 1:+.1%})"
+             for k in ("swap_sigmoid", "swap")] for r in result["memory"]]
+    print(table(["model", "built-in", "swap_sigmoid (change)", "swap (change)"], rows))
     ratios = sorted(result["lstm_step"]["ratios"])
     print(f"\nJitted SGD step of the {result['lstm_step']['name']}: swapped over built-in, median of "
           f"{len(ratios)} pairwise ratios {statistics.median(ratios):.3f} (from {ratios[0]:.3f} to {ratios[-1]:.3f})\n")
@@ -286,6 +293,105 @@ def print_swap(result: dict) -> None:
     print()
 
 
+# -- reach ------------------------------------------------------------------------------------
+
+
+def reach(quick: bool, timing: dict) -> dict:
+    size = {"batch": 4, "steps": 8, "inputs": 8, "features": 8} if quick else \
+        {"batch": 32, "steps": 128, "inputs": 256, "features": 256}
+    builds = [(jax_models.flax_rnn, c) for c in ("LSTMCell", "OptimizedLSTMCell", "GRUCell", "MGUCell")]
+    builds += [(jax_models.nnx_rnn, c) for c in ("LSTMCell", "OptimizedLSTMCell", "GRUCell")]
+    builds += [(jax_models.equinox_rnn, c) for c in ("LSTMCell", "GRUCell")]
+    builds += [(jax_models.keras_rnn, c) for c in ("LSTM", "GRU")]
+    builds += [(jax_models.haiku_rnn, c) for c in ("LSTM", "GRU")]
+    rows = []
+    for build, cell in builds:
+        model = build(cell, **size)
+        log(f"reach: {model.name}")
+        compiled = jax_models.compiled_gradients(model)
+        rows.append({"name": model.name, "gradients_bitwise_equal": jax_models.bitwise_equal(compiled, model.args),
+                     **{f"{k}_temp_bytes": jax_measure.temp_bytes(c) for k, c in compiled.items()}})
+    return {"rows": rows}
+
+
+def print_reach(result: dict) -> None:
+    print("## Reach: temp memory of jit(grad(loss)) swapped, as a fraction of the built-in's\n")
+    rows = [[r["name"], human_bytes(r["builtin_temp_bytes"]),
+             f"{r['swap_sigmoid_temp_bytes'] / r['builtin_temp_bytes']:.3f}",
+             f"{r['swap_temp_bytes'] / r['builtin_temp_bytes']:.3f}", str(r["gradients_bitwise_equal"])]
+            for r in result["rows"]]
+    print(table(["model", "built-in", "swap_sigmoid", "swap", "gradients bitwise"], rows))
+    print()
+
+
+# -- trade-off --------------------------------------------------------------------------------
+
+REMATS = (None, "nothing_saveable", "dots_saveable")
+# The issue's targets for swap without remat: temp bytes at most this fraction of the built-in's.
+TEMP_TARGETS = {"LSTM": 0.70, "GRU": 0.80}
+TIME_TARGET = 1.03
+
+
+def tradeoff(quick: bool, timing: dict) -> dict:
+    rows = []
+    for build in jax_models.tradeoff_models(quick):
+        compiled, name = {}, None
+        for remat in REMATS:
+            model = build(remat)
+            name = name or model.name
+            log(f"trade-off: {model.name}")
+            for swap, fn in jax_models.compiled_gradients(model, ("builtin", "swap")).items():
+                compiled[swap, remat] = (fn, model.args)
+        bitwise = all(jax_models.bitwise_equal({k: compiled[k, r][0] for k in ("builtin", "swap")},
+                                               compiled["builtin", r][1]) for r in REMATS)
+        steps = {key: (lambda fn=fn, args=args: jax.block_until_ready(fn(*args)))
+                 for key, (fn, args) in compiled.items()}
+        # Six contenders of up to a second a step: three rounds, not seven, keep a run near ten minutes.
+        medians = interleaved_medians(steps, perf_counter_timer, rounds=min(3, timing["rounds"]),
+                                      seconds=timing["seconds"])
+        base_bytes, base_s = jax_measure.temp_bytes(compiled["builtin", None][0]), medians["builtin", None]
+        for (swap, remat), (fn, _) in compiled.items():
+            temp = jax_measure.temp_bytes(fn)
+            rows.append({"model": name, "swap": swap, "remat": remat, "temp_bytes": temp,
+                         "seconds": medians[swap, remat],
+                         "temp_ratio": temp / base_bytes, "time_ratio": medians[swap, remat] / base_s,
+                         "gradients_bitwise_equal": bitwise})
+    return {"rows": rows, "targets": targets(rows)}
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """The issue's targets, each with the measured figure and whether it was met."""
+    found = []
+    for r in rows:
+        kind = next((k for k in TEMP_TARGETS if k in r["model"].split(",")[0]), None)
+        if r["swap"] == "swap" and r["remat"] is None:
+            if kind:
+                found.append({"target": f"{r['model'].split(',')[0]}: swap temp <= {TEMP_TARGETS[kind]} x built-in",
+                              "measured": r["temp_ratio"], "met": r["temp_ratio"] <= TEMP_TARGETS[kind]})
+            found.append({"target": f"{r['model'].split(',')[0]}: swap step time <= {TIME_TARGET} x built-in",
+                          "measured": r["time_ratio"], "met": r["time_ratio"] <= TIME_TARGET})
+        if r["swap"] == "swap":
+            builtin = next(b["temp_bytes"] for b in rows
+                           if (b["model"], b["remat"], b["swap"]) == (r["model"], r["remat"], "builtin"))
+            found.append({"target": f"{r['model'].split(',')[0]}, {r['remat'] or 'no remat'}: swap temp <= built-in's",
+                          "measured": r["temp_bytes"] / builtin, "met": r["temp_bytes"] <= builtin})
+    return found
+
+
+def print_tradeoff(result: dict) -> None:
+    print("## Trade-off: the swap against remat. Temp memory of jit(grad(loss)) and median step time, both as\n"
+          "## ratios to the built-in without remat (the six configurations timed in alternating rounds)\n")
+    rows = [[r["model"], r["swap"], r["remat"] or "-", human_bytes(r["temp_bytes"]), f"{r['temp_ratio']:.3f}",
+             format_duration(r["seconds"]), f"{r['time_ratio']:.3f}", str(r["gradients_bitwise_equal"])]
+            for r in result["rows"]]
+    print(table(["model", "gradient", "remat", "temp", "temp / built-in", "step", "time / built-in",
+                 "bitwise"], rows))
+    print("\nTargets:\n")
+    print(table(["target", "measured", "met"], [[t["target"], f"{t['measured']:.3f}", "yes" if t["met"] else "**NO**"]
+                                                for t in result["targets"]]))
+    print()
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -295,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="SECTION",
                         help=f"run only these sections ({', '.join(SECTIONS)})")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write benchmark_speed_ratio.png to DIR")
+    parser.add_argument("--plot", type=Path, metavar="DIR",
+                        help="also write benchmark_speed_ratio.png and tradeoff.png (when measured) to DIR")
     args = parser.parse_args(argv)
 
     timing = {"rounds": 2, "seconds": 0.01} if args.quick else {"rounds": 7, "seconds": 0.1}
@@ -311,13 +418,19 @@ def main(argv: list[str] | None = None) -> int:
     for section, measure, show in (("elementwise", elementwise, print_elementwise),
                                    ("training", training, print_training),
                                    ("inplace", inplace, print_inplace),
-                                   ("swap", swap, print_swap)):
+                                   ("swap", swap, print_swap),
+                                   ("reach", reach, print_reach),
+                                   ("tradeoff", tradeoff, print_tradeoff)):
         if section in args.only:
             results[section] = measure(args.quick, timing)
             show(results[section])
             sys.stdout.flush()
     if args.json:
         report.write_json(results, args.json)
+    if args.plot and "tradeoff" in results:
+        from sigact import plots
+
+        plots.tradeoff(results["tradeoff"]["rows"], args.plot / "tradeoff.png")
     if args.plot and "elementwise" in results:
         from sigact import plots
 

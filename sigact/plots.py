@@ -70,23 +70,52 @@ def memory_bars(results: dict[str, Any], path: Path) -> Path:
 
 
 def models_memory(results: dict[str, Any], path: Path) -> Path:
-    """XLA temp memory of each model's jitted gradient, built-in against swapped, with the ratio."""
+    """XLA temp memory of each model's jitted gradient, built-in against each swap, with the ratio."""
     plt = _pyplot()
     rows = results["jax"]["models"]
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.9 * len(rows)))
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 1.1 * len(rows)))
     ys = range(len(rows))
-    for offset, (name, key) in ((-0.2, ("builtin", "builtin_temp_bytes")), (0.2, ("sigact", "sigact_temp_bytes"))):
-        label = "built-in" if name == "builtin" else "swap_sigmoid"
-        bars = ax.barh([y + offset for y in ys], [r[key] / 2**20 for r in rows], 0.38, color=COLOURS[name],
-                       label=label)
-        if name == "sigact":
-            ax.bar_label(bars, [f" {r['sigact_temp_bytes'] / r['builtin_temp_bytes']:.2f}x" for r in rows],
-                         fontsize=8)
+    series = (("builtin", "built-in", COLOURS["builtin"]), ("swap_sigmoid", "swap_sigmoid", COLOURS["sigact"]),
+              ("swap", "swap (sigmoid and tanh)", "#55a868"))
+    for offset, (key, label, colour) in zip((-0.27, 0, 0.27), series, strict=True):
+        values = [r[f"{key}_temp_bytes"] for r in rows]
+        bars = ax.barh([y + offset for y in ys], [v / 2**20 for v in values], 0.26, color=colour, label=label)
+        if key != "builtin":
+            ax.bar_label(bars, [f" {v / r['builtin_temp_bytes']:.2f}x" for v, r in zip(values, rows, strict=True)],
+                         fontsize=7)
     ax.set_yticks(list(ys), [r["name"].replace(", ", ",\n", 1) for r in rows], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("MiB of XLA temp memory, jit(grad(loss))")
     ax.set_title("Models under jit: temp memory, built-in against swapped")
     ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Memory against step time, one point per configuration (built-in or swap, with or without a
+    remat policy), both relative to the built-in without remat; one panel per model."""
+    plt = _pyplot()
+    names = list(dict.fromkeys(r["model"] for r in rows))
+    columns = min(3, len(names))
+    lines = -(-len(names) // columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.3 * lines), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    markers = {None: "o", "nothing_saveable": "s", "dots_saveable": "^"}
+    for ax, name in zip(axes.flat, names, strict=False):
+        for r in (r for r in rows if r["model"] == name):
+            colour = COLOURS["builtin"] if r["swap"] == "builtin" else COLOURS["sigact"]
+            ax.scatter(r["time_ratio"], r["temp_ratio"], marker=markers[r["remat"]], color=colour, s=40,
+                       label=f"{'swap' if r['swap'] == 'swap' else 'built-in'}, {r['remat'] or 'no remat'}")
+        ax.axhline(1.0, color="grey", lw=0.6)
+        ax.axvline(1.0, color="grey", lw=0.6)
+        ax.set_title(name.split(", x")[0].split(", batch")[0].split(", ")[0], fontsize=8)
+        ax.set_xlabel("step time / built-in's", fontsize=8)
+        ax.grid(alpha=0.3)
+    for line in axes:
+        line[0].set_ylabel("temp memory / built-in's", fontsize=8)
+    axes[0][0].legend(fontsize=6)
+    fig.suptitle("Memory against step time (lower left is better)", fontsize=10)
     return _save(fig, path)
 
 

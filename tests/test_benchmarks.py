@@ -17,7 +17,8 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
     out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "b.json")],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    for heading in ("## Elementwise", "## Training step", "## In place", "## swap_sigmoid under jit"):
+    for heading in ("## Elementwise", "## Training step", "## In place", "## swap_sigmoid and swap under jit",
+                    "## Reach", "## Trade-off", "Targets:"):
         assert heading in out.stdout
     results = json.loads((tmp_path / "b.json").read_text())
     timed = {(r["framework"], r["execution"], r["dtype"]) for r in results["elementwise"]["speed"]}
@@ -34,3 +35,9 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
     assert abs(peaks["nn.Sigmoid"] - inplace - (activation_bytes - output_bytes)) < 1024
     swap = results["swap"]
     assert len(swap["memory"]) == 9 and len(swap["lstm_step"]["ratios"]) >= 3 and len(swap["eager"]) == 3
+    reach, tradeoff = results["reach"]["rows"], results["tradeoff"]
+    assert len(reach) == 13 and all(r["gradients_bitwise_equal"] for r in reach)
+    assert all(r["swap_temp_bytes"] < r["builtin_temp_bytes"] for r in reach)
+    # Five models in six configurations, each pair bitwise; the swap never costs memory under a policy.
+    assert len(tradeoff["rows"]) == 30 and all(r["gradients_bitwise_equal"] for r in tradeoff["rows"])
+    assert all(t["met"] for t in tradeoff["targets"] if "built-in's" in t["target"])

@@ -53,6 +53,6 @@ def test_jax_swap_trains_flax_lstm_to_identical_losses_with_less_temp_memory():
     stdout = run("jax_swap.py", "--steps", "5", "--batch", "8", "--length", "32")
     assert "bitwise identical to the unswapped run: True" in stdout
     change = float(stdout.split("swapped (")[1].split("%")[0])
-    assert change <= -12
+    assert change <= -25  # sigmoid and tanh both output-only: about -33 % at this size
     final, first = float(stdout.split("final loss ")[1].split()[0]), float(stdout.split("(from ")[1].split(")")[0])
     assert final < first

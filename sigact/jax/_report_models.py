@@ -1,13 +1,17 @@
-"""Models under ``jit`` for ``sigact report``: where the swap saves memory that XLA cannot save.
+"""Whole models under ``jit`` for ``sigact report`` and the benchmarks: where the swap saves memory
+that XLA cannot save, and what it costs against remat.
 
-Each model is a loss whose gradient is compiled twice, as written (the built-in sigmoid) and through
-:func:`~sigact.jax.swap_sigmoid`. All three run a ``lax.scan``, which stacks each step's residuals
-into buffers that live from the forward loop to the backward loop; the built-in's extra y·(1 − y)
-is one of them, and no fusion can remove it.
+Each model is a loss whose gradient is compiled as written (the built-in rules), through
+:func:`~sigact.jax.swap_sigmoid` and through :func:`~sigact.jax.swap`. Every model runs a
+``lax.scan``, which stacks each step's residuals into buffers that live from the forward loop to the
+backward loop; the built-in's extra y·(1 − y) for a sigmoid, and its extra (1 − y) beside y for a
+tanh, are among them, and no fusion can remove them. ``remat`` names a ``jax.checkpoint_policies``
+policy applied to each step (or to the whole layer where the framework hides its step).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +25,12 @@ from sigact._parity import mismatches
 from sigact._timing import interleaved_medians, perf_counter_timer
 from sigact.jax._measure import temp_bytes
 
+SWAPS: dict[str, Callable[[Callable], Callable]] = {
+    "builtin": lambda loss: loss,
+    "swap_sigmoid": sj.swap_sigmoid,
+    "swap": sj.swap,
+}
+
 
 @dataclass(frozen=True)
 class Model:
@@ -31,71 +41,233 @@ class Model:
     args: tuple[Any, ...]
 
 
-def flax_rnn(cell: str = "LSTMCell", batch: int = 64, steps: int = 512, inputs: int = 128,
-             features: int = 256) -> Model:
-    """Flax's own recurrent cell through ``nn.RNN`` (a ``lax.scan``), as a user would write it."""
+def cpu_policies() -> dict[str, Callable]:
+    """Every ``jax.checkpoint_policies`` policy that runs on a CPU, by name. The factories get the
+    name ``"hidden"`` (which :func:`scanned_mlp` gives its first product); the offloading ones move
+    to ``pinned_host``, which a CPU has."""
+    cp = jax.checkpoint_policies
+    plain = ("everything_saveable", "nothing_saveable", "dots_saveable", "checkpoint_dots",
+             "dots_with_no_batch_dims_saveable", "checkpoint_dots_with_no_batch_dims")
+    return {**{name: getattr(cp, name) for name in plain},
+            "save_only_these_names": cp.save_only_these_names("hidden"),
+            "save_anything_except_these_names": cp.save_anything_except_these_names("hidden"),
+            "save_any_names_but_these": cp.save_any_names_but_these("hidden"),
+            "save_from_both_policies": cp.save_from_both_policies(cp.dots_with_no_batch_dims_saveable,
+                                                                  cp.save_only_these_names("hidden")),
+            "offload_dot_with_no_batch_dims": cp.offload_dot_with_no_batch_dims("device", "pinned_host"),
+            "save_and_offload_only_these_names": cp.save_and_offload_only_these_names(
+                names_which_can_be_saved=["hidden"], names_which_can_be_offloaded=[], offload_src="device",
+                offload_dst="pinned_host")}
+
+
+def policy(remat: str) -> Callable:
+    """The policy of that name, from :func:`cpu_policies`."""
+    return cpu_policies()[remat]
+
+
+def _named(name: str, remat: str | None) -> str:
+    return name + (f", remat {remat}" if remat else "")
+
+
+def flax_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 512, inputs: int = 128,
+             features: int = 256, remat: str | None = None) -> Model:
+    """Flax linen's own recurrent cell through ``nn.RNN`` (a ``lax.scan``), as a user would write it;
+    with ``remat``, the cell under ``nn.remat`` with that policy."""
     import flax.linen as nn
 
-    model = nn.RNN(getattr(nn, cell)(features=features))
+    cls = getattr(nn, cell)
+    if remat is not None:
+        cls = nn.remat(cls, policy=policy(remat))
+    model = nn.RNN(cls(features=features))
     x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
     variables = model.init(jax.random.key(1), x)
 
     def loss(variables, x):
         return jnp.mean(model.apply(variables, x) ** 2)
 
-    return Model(f"Flax {cell}, nn.RNN, x {batch}x{steps}x{inputs}, {features} features", loss, (variables, x))
+    return Model(_named(f"Flax {cell}, nn.RNN, x {batch}x{steps}x{inputs}, {features} features", remat),
+                 loss, (variables, x))
+
+
+def nnx_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 128, inputs: int = 128,
+            features: int = 256) -> Model:
+    """A Flax NNX cell through ``nnx.RNN``, differentiated as a function of its state."""
+    from flax import nnx
+
+    model = nnx.RNN(getattr(nnx, cell)(inputs, features, rngs=nnx.Rngs(0)))
+    # The carry is made here: made inside the loss, it would advance an RNG counter under a trace.
+    carry = model.cell.initialize_carry((batch, inputs), nnx.Rngs(1))
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)  # rest: RNG counters, not differentiated
+    x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
+
+    def loss(params, x):
+        return jnp.mean(nnx.merge(graphdef, params, rest)(x, initial_carry=carry) ** 2)
+
+    return Model(f"Flax NNX {cell}, nnx.RNN, x {batch}x{steps}x{inputs}, {features} features", loss, (params, x))
+
+
+def equinox_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 512, inputs: int = 128,
+                features: int = 256, remat: str | None = None) -> Model:
+    """An Equinox cell stepped by ``lax.scan`` over time and ``vmap`` over the batch, the way
+    Equinox's docs write an RNN; with ``remat``, each step under ``jax.checkpoint``."""
+    import equinox as eqx
+
+    module = getattr(eqx.nn, cell)(inputs, features, key=jax.random.key(1))
+    params, static = eqx.partition(module, eqx.is_array)
+    x = jax.random.normal(jax.random.key(0), (steps, batch, inputs))
+    lstm = cell == "LSTMCell"
+
+    def loss(params, x):
+        step_cell = jax.vmap(eqx.combine(params, static))
+
+        def step(carry, x_t):
+            carry = step_cell(x_t, carry)
+            return carry, carry[0] if lstm else carry
+
+        if remat is not None:
+            step = jax.checkpoint(step, policy=policy(remat))
+        h = jnp.zeros((batch, features))
+        return jnp.mean(jax.lax.scan(step, (h, h) if lstm else h, x)[1] ** 2)
+
+    return Model(_named(f"Equinox {cell}, lax.scan, x {batch}x{steps}x{inputs}, {features} features", remat),
+                 loss, (params, x))
+
+
+def _keras():
+    # Keras picks its backend once, at its first import.
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise ImportError(f"Keras runs on {keras.backend.backend()!r}; set KERAS_BACKEND=jax before importing it")
+    return keras
+
+
+def keras_rnn(layer: str = "LSTM", batch: int = 32, steps: int = 512, inputs: int = 128, features: int = 256,
+              remat: str | None = None) -> Model:
+    """A Keras 3 recurrent layer on the JAX backend through ``stateless_call`` (its ``lax.scan`` is
+    inside Keras); with ``remat``, the whole layer under ``jax.checkpoint``, since Keras hides its step."""
+    keras = _keras()
+    rnn = getattr(keras.layers, layer)(features, return_sequences=True)
+    rnn.build((batch, steps, inputs))
+    trainable = [v.value for v in rnn.trainable_variables]
+    fixed = [v.value for v in rnn.non_trainable_variables]
+    x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
+
+    def forward(trainable, x):
+        return rnn.stateless_call(trainable, fixed, x)[0]
+
+    if remat is not None:
+        forward = jax.checkpoint(forward, policy=policy(remat))
+
+    def loss(trainable, x):
+        return jnp.mean(forward(trainable, x) ** 2)
+
+    return Model(_named(f"Keras {layer}, stateless_call, x {batch}x{steps}x{inputs}, {features} features", remat),
+                 loss, (trainable, x))
+
+
+def haiku_rnn(core: str = "LSTM", batch: int = 32, steps: int = 128, inputs: int = 128,
+              features: int = 256) -> Model:
+    """A Haiku recurrent core through ``hk.dynamic_unroll`` (a ``lax.scan``)."""
+    import haiku as hk
+
+    def forward(x):
+        rnn = getattr(hk, core)(features)
+        return hk.dynamic_unroll(rnn, x, rnn.initial_state(batch), time_major=False)[0]
+
+    transformed = hk.without_apply_rng(hk.transform(forward))
+    x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
+    params = transformed.init(jax.random.key(1), x)
+
+    def loss(params, x):
+        return jnp.mean(transformed.apply(params, x) ** 2)
+
+    return Model(f"Haiku {core}, hk.dynamic_unroll, x {batch}x{steps}x{inputs}, {features} features", loss,
+                 (params, x))
 
 
 def scanned_mlp(activation: str = "silu", layers: int = 16, batch: int = 2048, width: int = 256,
                 hidden: int = 1024, remat: str | None = None) -> Model:
-    """A stack of residual layers ``h + act(h @ W1) @ W2`` run by ``lax.scan``, as scanned transformer
-    stacks are; ``act`` is ``jax.nn.silu`` or ``jax.nn.sigmoid`` (a sigmoid-gated MLP). ``remat``
-    names a ``jax.checkpoint_policies`` policy to wrap each layer in (``"dots_saveable"``, say)."""
-    act = {"silu": jax.nn.silu, "sigmoid": jax.nn.sigmoid}[activation]
-    k1, k2, k3 = jax.random.split(jax.random.key(2), 3)
+    """A stack of residual layers run by ``lax.scan``, as scanned transformer stacks are: each
+    ``h + act(h @ W1) @ W2`` with ``act`` ``jax.nn.silu`` or ``jax.nn.sigmoid`` (a sigmoid-gated MLP),
+    or ``h + (silu(h @ W1) * (h @ W3)) @ W2`` for ``"swiglu"``. With ``remat`` each layer runs under
+    ``jax.checkpoint`` with that policy; ``h @ W1`` is named ``"hidden"`` for the name-based policies."""
+    from jax.ad_checkpoint import checkpoint_name
+
+    k1, k2, k3, k4 = jax.random.split(jax.random.key(2), 4)
     w1 = jax.random.normal(k1, (layers, width, hidden)) / np.sqrt(width)
     w2 = jax.random.normal(k2, (layers, hidden, width)) / np.sqrt(hidden)
-    x = jax.random.normal(k3, (batch, width))
+    w3 = jax.random.normal(k3, (layers, width, hidden)) / np.sqrt(width)
+    x = jax.random.normal(k4, (batch, width))
+    weights = (w1, w2, w3) if activation == "swiglu" else (w1, w2)
 
     def loss(weights, x):
         def layer(h, w):
-            return h + act(h @ w[0]) @ w[1], None
+            pre = checkpoint_name(h @ w[0], "hidden")
+            if activation == "swiglu":
+                inner = jax.nn.silu(pre) * (h @ w[2])
+            else:
+                inner = {"silu": jax.nn.silu, "sigmoid": jax.nn.sigmoid}[activation](pre)
+            return h + inner @ w[1], None
 
         if remat is not None:
-            layer = jax.checkpoint(layer, policy=getattr(jax.checkpoint_policies, remat))
+            layer = jax.checkpoint(layer, policy=policy(remat))
         return jnp.mean(jax.lax.scan(layer, x, weights)[0] ** 2)
 
-    name = f"scanned {'SiLU' if activation == 'silu' else 'sigmoid-gated'} MLP, {layers} layers, " \
-           f"batch {batch}, {width}->{hidden}->{width}" + (f", remat {remat}" if remat else "")
-    return Model(name, loss, ((w1, w2), x))
+    title = {"silu": "SiLU", "sigmoid": "sigmoid-gated", "swiglu": "SwiGLU"}[activation]
+    return Model(_named(f"scanned {title} MLP, {layers} layers, batch {batch}, {width}->{hidden}->{width}", remat),
+                 loss, (weights, x))
+
+
+def tradeoff_models(quick: bool = False) -> list[Callable[..., Model]]:
+    """The five models of the memory/time trade-off, at sequence length 512 (``quick``: tiny), each
+    a builder taking ``remat``."""
+    if quick:
+        rnn = {"batch": 4, "steps": 16, "inputs": 8, "features": 16}
+        mlp = {"layers": 2, "batch": 32, "width": 16, "hidden": 64}
+    else:
+        rnn = {"batch": 16, "steps": 512, "inputs": 128, "features": 256}
+        mlp = {"layers": 8, "batch": 512, "width": 512, "hidden": 1536}
+    return [lambda remat=None: flax_rnn("LSTMCell", remat=remat, **rnn),
+            lambda remat=None: flax_rnn("GRUCell", remat=remat, **rnn),
+            lambda remat=None: equinox_rnn("LSTMCell", remat=remat, **rnn),
+            lambda remat=None: keras_rnn("LSTM", remat=remat, **rnn),
+            lambda remat=None: scanned_mlp("swiglu", remat=remat, **mlp)]
 
 
 def report_models(quick: bool) -> list[Callable[[], Model]]:
-    """The report's three models; ``--quick`` sizes compile and run in a few seconds."""
+    """The report's models; ``--quick`` keeps two small ones (compiling three gradients of a Flax
+    model takes seconds whatever its size): an LSTM, which has a tanh, and a sigmoid-gated stack."""
     if quick:
         return [lambda: flax_rnn(batch=8, steps=32, inputs=16, features=32),
-                lambda: scanned_mlp("silu", layers=4, batch=128, width=32, hidden=128),
                 lambda: scanned_mlp("sigmoid", layers=4, batch=128, width=32, hidden=128)]
-    return [flax_rnn, lambda: scanned_mlp("silu"), lambda: scanned_mlp("sigmoid")]
+    return [lambda: flax_rnn(batch=64, steps=512),
+            lambda: flax_rnn("GRUCell", batch=64, steps=512),
+            lambda: scanned_mlp("silu"), lambda: scanned_mlp("sigmoid")]
 
 
-def compiled_gradients(model: Model) -> dict[str, jax.stages.Compiled]:
-    """The compiled gradient of the model's loss, as written ("builtin") and swapped ("sigact")."""
-    losses = {"builtin": model.loss, "sigact": sj.swap_sigmoid(model.loss)}
-    return {name: jax.jit(jax.grad(loss)).lower(*model.args).compile() for name, loss in losses.items()}
+def compiled_gradients(model: Model, swaps: tuple[str, ...] = ("builtin", "swap_sigmoid", "swap")
+                       ) -> dict[str, jax.stages.Compiled]:
+    """The compiled gradient of the model's loss, as written ("builtin") and through each swap."""
+    return {name: jax.jit(jax.grad(SWAPS[name](model.loss))).lower(*model.args).compile() for name in swaps}
+
+
+def bitwise_equal(compiled: dict[str, jax.stages.Compiled], args: tuple[Any, ...]) -> bool:
+    """Every compiled gradient's leaves equal the first one's, bit for bit."""
+    grads = [jax.tree.leaves(fn(*args)) for fn in compiled.values()]
+    return all(a.dtype == b.dtype and mismatches(b, a).size == 0 for g in grads[1:]
+               for a, b in zip(grads[0], g, strict=True))
 
 
 def measure(model: Model, *, rounds: int = 3, seconds: float = 0.0) -> dict[str, Any]:
-    """XLA temp bytes and median step seconds of the jitted gradient, built-in against swapped, and
-    whether the two gradients are bitwise equal."""
+    """XLA temp bytes and median step seconds of the jitted gradient, built-in against each swap, and
+    whether the gradients are bitwise equal."""
     compiled = compiled_gradients(model)
-    grads = [jax.tree.leaves(fn(*model.args)) for fn in compiled.values()]
-    bitwise = all(a.dtype == b.dtype and mismatches(b, a).size == 0 for a, b in zip(*grads, strict=True))
     steps = {name: (lambda fn=fn: jax.block_until_ready(fn(*model.args))) for name, fn in compiled.items()}
     medians = interleaved_medians(steps, perf_counter_timer, rounds=rounds, seconds=seconds)
-    return {"name": model.name, "builtin_temp_bytes": temp_bytes(compiled["builtin"]),
-            "sigact_temp_bytes": temp_bytes(compiled["sigact"]), "builtin_s": medians["builtin"],
-            "sigact_s": medians["sigact"], "gradients_bitwise_equal": bitwise}
+    return {"name": model.name, **{f"{k}_temp_bytes": temp_bytes(fn) for k, fn in compiled.items()},
+            **{f"{k}_s": medians[k] for k in compiled}, "gradients_bitwise_equal": bitwise_equal(compiled, model.args)}
 
 
 def models(quick: bool = False, on_model: Callable[[int], None] = lambda i: None) -> tuple[list[dict], list[str]]:
