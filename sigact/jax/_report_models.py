@@ -97,7 +97,7 @@ def nnx_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 128, inputs: i
     model = nnx.RNN(getattr(nnx, cell)(inputs, features, rngs=nnx.Rngs(0)))
     # The carry is made here: made inside the loss, it would advance an RNG counter under a trace.
     carry = model.cell.initialize_carry((batch, inputs), nnx.Rngs(1))
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)  # rest: RNG counters, not differentiated
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]  # rest: RNG counters
     x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
 
     def loss(params, x):

@@ -47,7 +47,7 @@ RULES: dict[str, tuple[core.Primitive, Callable[[Any], Any]]] = {
     "tanh": (lax.tanh_p, tanh),
 }
 _RULE_OF = {primitive: rule for primitive, rule in RULES.values()}
-Rules = frozenset  # of the primitives to swap
+Rules = frozenset[core.Primitive]  # the primitives to swap
 
 # Calls of a user's own custom rules: their bodies are theirs, and left as written.
 _CUSTOM_RULES = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
@@ -67,7 +67,7 @@ def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
 
 # Jaxpr -> {rules: whether it holds a swappable activation}. Eagerly every ``jnp`` call is a ``jit`` whose
 # body is asked about, so the answer is kept; weak keys, since JAX keeps the jaxprs it reuses.
-_contains: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_contains: weakref.WeakKeyDictionary[Any, dict[Any, bool]] = weakref.WeakKeyDictionary()
 
 
 def _contains_swappable(jaxpr: core.Jaxpr, rules: Rules) -> bool:
@@ -86,7 +86,7 @@ class _SwapTrace(jax_core.Trace):
     """Hands every bind on to ``parent_trace`` (the trace that was current), rewriting as the module says."""
 
     def __init__(self, parent_trace: jax_core.Trace, rules: Rules) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # jax's Trace is unannotated
         self.parent_trace, self.rules = parent_trace, rules
 
     def process_primitive(self, primitive: core.Primitive, args: Any, params: dict[str, Any]) -> Any:
@@ -104,7 +104,9 @@ class _SwapTrace(jax_core.Trace):
     # A body passed as a function runs under a swap trace of its own where the trace below calls it. For
     # shard_map that is the only way: its body names mesh axes (psum over "batch", say) bound only inside.
     def process_shard_map(self, primitive: core.Primitive, fun: Any, args: Any, **params: Any) -> Any:
-        return self.parent_trace.process_shard_map(primitive, _under_swap(fun, self.rules), args, **params)
+        # Trace declares no process_shard_map: each concrete trace defines its own.
+        parent: Any = self.parent_trace
+        return parent.process_shard_map(primitive, _under_swap(fun, self.rules), args, **params)
 
     def process_call(self, primitive: core.Primitive, fun: Any, args: Any, params: dict[str, Any]) -> Any:
         return self.parent_trace.process_call(primitive, _under_swap(fun, self.rules), args, params)
@@ -121,7 +123,7 @@ class _SwapTrace(jax_core.Trace):
             return self.parent_trace.stage_value(value)
 
     def cur_qdd(self, value: Any) -> Any:
-        return self.parent_trace.cur_qdd(value)
+        return self.parent_trace.cur_qdd(value)  # type: ignore[attr-defined]  # defined by concrete traces
 
 
 def _run_swapped(fun: Callable[..., Any], rules: Rules, *args: Any, **kwargs: Any) -> Any:
@@ -139,7 +141,7 @@ def _under_swap(fun: Any, rules: Rules) -> Any:
 
 # Original (Closed)Jaxpr -> {(rules, tracing context): its rewrite}. Weak keys: the entry goes when JAX
 # drops the original.
-_rewritten: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_rewritten: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 _NEEDS_CONSTANTS = object()
 
 
