@@ -127,8 +127,15 @@ class _SwapTrace(jax_core.Trace):
 
 
 def _run_swapped(fun: Callable[..., Any], rules: Rules, *args: Any, **kwargs: Any) -> Any:
+    # Arguments and results are rebuilt from their leaves on each side of the trace, as jit and grad
+    # rebuild them: pytree nodes that remember the trace they were made under (Flax NNX's Variables)
+    # then belong to the trace that uses them.
+    leaves, tree = jax.tree.flatten((args, kwargs))
     with jax_core.set_current_trace(_SwapTrace(jax_core.unsafe_get_current_trace(), rules)):
-        return fun(*args, **kwargs)
+        args, kwargs = jax.tree.unflatten(tree, leaves)
+        out = fun(*args, **kwargs)
+        out_leaves, out_tree = jax.tree.flatten(out)
+    return jax.tree.unflatten(out_tree, out_leaves)
 
 
 def _under_swap(fun: Any, rules: Rules) -> Any:
