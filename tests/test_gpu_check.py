@@ -162,7 +162,7 @@ def test_gpu_check_without_a_gpu_exits_2_says_why_and_writes_nothing(tmp_path):
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_gpu_check_sets_up_the_venv_unless_given_a_python():
     # -n prints what would run; -W pretends requirements-dev.txt changed, so the venv is out of date.
-    dry = ["make", "-n", "-W", "requirements-dev.txt", "gpu-check"]
+    dry = ["make", "--no-print-directory", "-n", "-W", "requirements-dev.txt", "gpu-check"]
     with_venv = subprocess.run(dry, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert "pip install" in with_venv and with_venv.rstrip().endswith(".venv/bin/python benchmarks/gpu_check.py")
     given = subprocess.run([*dry, "GPU_PYTHON=python3"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
