@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
         "kept for backward (built-in, sigact, naive 1/(1+exp(-x))) and median forward+backward time.",
     )
     report.add_argument("--quick", action="store_true", help="fewer sizes and rounds, no torch.compile: about two "
-                        "minutes on a 2-core CPU (half of it timing budgets), against several without it")
+                        "minutes on a 2-core CPU, against several without it")
     report.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     report.add_argument("--plot", type=Path, metavar="DIR", help="also write PNG figures to DIR")
     report.add_argument("--no-progress", action="store_true", help="print no progress on stderr")
