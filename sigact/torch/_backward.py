@@ -7,6 +7,7 @@ kernels does; which kernel depends on the dtype, the device, the layouts and the
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from types import ModuleType
 
@@ -271,7 +272,13 @@ def _builtin_backward_is_decomposed() -> bool:
     from torch.fx.experimental import proxy_tensor
 
     tracer = proxy_tensor.get_proxy_mode()
-    table = getattr(tracer, "decomposition_table", None) or getattr(proxy_tensor, "CURRENT_DECOMPOSITION_TABLE", {})
+    table = getattr(tracer, "decomposition_table", None)
+    if not table:
+        # Where the tracer does not carry it, the table is a module global: a dict on torch 2.10, a
+        # ContextVar on 2.12.
+        table = getattr(proxy_tensor, "CURRENT_DECOMPOSITION_TABLE", {})
+        if isinstance(table, contextvars.ContextVar):
+            table = table.get({})
     return torch.ops.aten.sigmoid_backward.default in table
 
 
