@@ -158,14 +158,29 @@ def _complex_grad(grad: Tensor, y: Tensor) -> Tensor:
     gradient, a strided slice), and for the last elements of each vectorised row (the known tail,
     docs/api.md). Where the built-in runs scalar throughout, :func:`_complex_grad_fused` follows
     it with ``torch.addcmul``, which is a fused multiply-add in PyTorch's CPU kernels.
+
+    Only out-of-place ops, so the result stays differentiable and works under ``torch.func``.
     """
-    if y.device.type == "cpu" and _plain(grad) and _plain(y):
+    if y.device.type == "cpu" and _strides_are_memory(grad) and _strides_are_memory(y):
         order, shape, strides = _iteration_order(grad, y)
         # The vectorised loop needs, innermost, both contiguous or one a broadcast scalar.
         innermost = (strides[0][order[0]], strides[1][order[0]]) if order else (1, 1)
         if innermost not in ((1, 1), (0, 1), (1, 0)):
             return _complex_grad_fused(grad.resolve_conj(), y.resolve_conj(), order, shape, strides)
     return grad * ((1 - y) * y).conj()
+
+
+def _strides_are_memory(t: Tensor) -> bool:
+    """Whether ``t.stride()`` is how the built-in's kernel would see the memory: not batched by
+    vmap at any level (its kernel then runs on the whole batch), and no subclass with a
+    ``__torch_dispatch__`` of its own. ``torch.func``'s grad wrappers and ``__torch_function__``
+    subclasses keep the strides of the tensor they hold."""
+    functorch = torch._C._functorch
+    while not (functorch.is_batchedtensor(t) or functorch.is_legacy_batchedtensor(t)):
+        if not functorch.is_functorch_wrapped_tensor(t):
+            return type(t).__torch_dispatch__ is Tensor.__torch_dispatch__
+        t = functorch.get_unwrapped(t)
+    return False
 
 
 def _iteration_order(grad: Tensor, y: Tensor) -> tuple[list[int], torch.Size, list[tuple[int, ...]]]:
@@ -229,8 +244,8 @@ def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.
     pi = torch.addcmul(ui * br, ur, bi)
     cr, ci = pr, -pi
     ar, ai = grad.real, grad.imag
-    real = torch.addcmul(-(ai * ci), ar, cr).expand(shape).contiguous()
-    imag = torch.addcmul(ar * ci, ai, cr).expand(shape).contiguous()
+    real = torch.addcmul(-(ai * ci), ar, cr).expand(shape)
+    imag = torch.addcmul(ar * ci, ai, cr).expand(shape)
     block = _SCALAR_BLOCK.get((torch.backends.cpu.get_cpu_capability(), y.dtype), 0)
     inner = order[0]
     run = shape[inner]
@@ -238,10 +253,13 @@ def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.
     if block and run % block and single_dim_runs:
         start, length = run - run % block, run % block
         a_r, a_i, c_r, c_i = (t.expand(shape).narrow(inner, start, length) for t in (ar, ai, cr, ci))
-        real.narrow(inner, start, length).copy_(a_r * c_r - a_i * c_i)
-        imag.narrow(inner, start, length).copy_(a_r * c_i + a_i * c_r)
-    result = torch.empty_permuted(*_builtin_layout(grad, y), dtype=y.dtype, device=y.device)
-    return result.copy_(torch.complex(real, imag))
+        real = torch.cat([real.narrow(inner, 0, start), a_r * c_r - a_i * c_i], dim=inner)
+        imag = torch.cat([imag.narrow(inner, 0, start), a_r * c_i + a_i * c_r], dim=inner)
+    # Both parts laid out as the built-in's result, so torch.complex writes that layout.
+    shape, outermost_first = _builtin_layout(grad, y)
+    inverse = sorted(range(len(shape)), key=outermost_first.__getitem__)
+    real, imag = (part.permute(outermost_first).contiguous().permute(inverse) for part in (real, imag))
+    return torch.complex(real, imag)
 
 
 # -- compiled -----------------------------------------------------------------------------------
