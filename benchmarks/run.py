@@ -11,7 +11,7 @@ Sections:
                memory (torch profiler) of an MLP block, Linear(w, 4w) -> activation -> Linear(4w, w)
   swap         sigact.jax.swap_sigmoid and swap on whole models under jit: XLA temp memory of Flax's cells and
                of scanned MLPs (with and without remat policies), a jitted Flax LSTM training step
-               (median of pairwise ratios), and the eager per-call overhead of a swapped function
+               through swap (median of pairwise ratios), and the eager per-call cost of swapped functions
   reach        sigact.jax.swap on every framework's recurrent cells (Flax linen and NNX, Equinox, Keras 3,
                Haiku) at batch 32, length 128, 256 features: temp memory against the built-in's
   tradeoff     the swap against remat: Flax LSTM and GRU, Equinox LSTM, Keras LSTM (length 512) and a
@@ -240,7 +240,7 @@ def lstm_training_step(model: jax_models.Model):
         fn = jax.jit(update)
         return lambda: jax.block_until_ready(fn(*model.args))
 
-    return {"builtin": step(model.loss), "sigact": step(sj.swap_sigmoid(model.loss))}
+    return {"builtin": step(model.loss), "sigact": step(sj.swap(model.loss))}
 
 
 def swap(quick: bool, timing: dict) -> dict:
@@ -266,7 +266,7 @@ def swap(quick: bool, timing: dict) -> dict:
                         ("jax.nn.silu, 2^20 elements", lambda x: jax.nn.silu(x), jax.numpy.ones(2**20)),
                         ("Flax LSTM apply (eager)", lambda x: lstm.loss(lstm.args[0], x), lstm.args[1])):
         calls = {k: (lambda f=f, x=x: jax.block_until_ready(f(x))) for k, f in (("builtin", fn),
-                                                                                ("sigact", sj.swap_sigmoid(fn)))}
+                                                                                ("sigact", sj.swap(fn)))}
         medians = interleaved_medians(calls, perf_counter_timer, **timing)
         overhead.append({"function": name, **{f"{k}_s": v for k, v in medians.items()}})
     return {"memory": memory, "lstm_step": {"name": lstm.name, "ratios": ratios}, "eager": overhead}
@@ -279,7 +279,7 @@ def print_swap(result: dict) -> None:
              for k in ("swap_sigmoid", "swap")] for r in result["memory"]]
     print(table(["model", "built-in", "swap_sigmoid (change)", "swap (change)"], rows))
     ratios = sorted(result["lstm_step"]["ratios"])
-    print(f"\nJitted SGD step of the {result['lstm_step']['name']}: swapped over built-in, median of "
+    print(f"\nJitted SGD step of the {result['lstm_step']['name']}: swap over built-in, median of "
           f"{len(ratios)} pairwise ratios {statistics.median(ratios):.3f} (from {ratios[0]:.3f} to {ratios[-1]:.3f})\n")
     rows = [[r["function"], format_duration(r["builtin_s"]), format_duration(r["sigact_s"]),
              ("−" if r["sigact_s"] < r["builtin_s"] else "") + format_duration(abs(r["sigact_s"] - r["builtin_s"])),

@@ -261,11 +261,11 @@ def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) ->
         >>> bool(jnp.array_equal(y, rnn.apply(variables, jnp.ones((2, 5, 3)))))
         True
     """
-    for name, value in {"sigmoid": sigmoid, "tanh": tanh}.items():
+    chosen = {"sigmoid": sigmoid, "tanh": tanh}
+    for name, value in chosen.items():
         if not isinstance(value, bool):
             raise TypeError(f"swap's {name}= turns that activation's rule on or off: expected True or False, "
                             f"got {type(value).__name__}: {value!r}")
-    chosen = {"sigmoid": sigmoid, "tanh": tanh}
     return _swapped(fun, Rules(primitive for name, (primitive, _) in RULES.items() if chosen[name]), "swap")
 
 
@@ -275,6 +275,7 @@ def _swapped(fun: Callable[..., Any], rules: Rules, name: str) -> Callable[..., 
             f"{name} expects a callable (a function, a bound method such as model.apply, or an "
             f"Equinox module), got {type(fun).__name__}: {fun!r}"
         )
+
     @functools.wraps(fun)
     def swapped(*args: Any, **kwargs: Any) -> Any:
         return _run_swapped(fun, rules, *args, **kwargs)
