@@ -1,9 +1,10 @@
-"""Run by torchrun in tests/test_torch_distributed.py: train a sigact-swapped model for a few steps.
+"""Run by torchrun in tests/test_torch_distributed.py: train a small model for a few steps.
 
-    torchrun --standalone --nproc-per-node 2 tests/distributed_worker.py {ddp,fsdp2} OUT.pt
+    torchrun --standalone --nproc-per-node 2 tests/distributed_worker.py {ddp,fsdp2} {sigact,builtin} OUT.pt
 
-Each rank trains on its own half of a fixed batch; rank 0 saves the gradients of every step and the
-final parameters to OUT.pt, for the test to compare with a single process running the built-in.
+Each rank trains on its own half of a fixed batch, with the built-in sigmoid or swapped to sigact's;
+rank 0 saves the gradients of every step, the final parameters and the sigmoid modules' classes to
+OUT.pt, for the test to compare the two runs.
 """
 
 import os
@@ -29,10 +30,11 @@ def batch(rank: int, world: int):
     return x.chunk(world)[rank], y.chunk(world)[rank]
 
 
-def main(kind: str, out: str) -> None:
+def main(kind: str, activation: str, out: str) -> None:
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
-    net = st.swap_sigmoid(model())
+    net = {"sigact": st.swap_sigmoid(model()), "builtin": model()}[activation]
+    sigmoids = [f"{type(m).__module__}.{type(m).__name__}" for m in net if isinstance(m, nn.Sigmoid)]
     if kind == "ddp":
         net = nn.parallel.DistributedDataParallel(net)
     elif kind == "fsdp2":
@@ -54,7 +56,7 @@ def main(kind: str, out: str) -> None:
         opt.step()
     params = [_full(p.detach()) for p in net.parameters()]
     if rank == 0:
-        torch.save({"grads": grads, "params": params, "world": world}, out)
+        torch.save({"grads": grads, "params": params, "world": world, "sigmoids": sigmoids}, out)
     dist.barrier()
     dist.destroy_process_group()
 
