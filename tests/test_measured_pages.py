@@ -1,15 +1,20 @@
-"""The trade-off and reach figures in docs/memory.md and docs/training.md are the ones in the
-committed benchmark JSON (docs/results/), which `python benchmarks/run.py --only tradeoff` and
-`--only reach` write: no figure on those pages is typed by hand."""
+"""The trade-off, reach and swap figures in docs/memory.md, docs/training.md and docs/benchmarks.md
+are the ones in the committed benchmark JSON (docs/results/), which `python benchmarks/run.py --only
+tradeoff`, `--only reach` and `--only swap` write: no figure on those pages is typed by hand."""
 
 import json
+import statistics
 from pathlib import Path
 
 import pytest
 
+from sigact._audit_report import human_bytes
+from sigact.report import format_duration
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
 TRADEOFF_RUNS = sorted(RESULTS.glob("tradeoff-cpu-*.json"))
+SWAP_RUNS = sorted(RESULTS.glob("swap-cpu-*.json"))
 
 
 def cells(page: str, first: str, second: str | None = None) -> list[str]:
@@ -69,3 +74,24 @@ def test_where_a_layer_cannot_gain_quotes_the_reach_table():
     assert f"(`swap_sigmoid` {haiku['swap_sigmoid']:.2f} of the built-in's temp memory)" in text
     assert f"(`swap` {haiku['swap']:.2f}, against {flax['swap']:.2f} for Flax's `GRUCell`)" in text
     assert f"too ({keras['swap']:.2f})" in text
+
+
+def test_the_swap_section_is_the_committed_runs():
+    runs = [json.loads(p.read_text())["swap"] for p in SWAP_RUNS]
+    assert len(runs) >= 3
+    # The page says temp memory is the same in every run: a property of the compiled program.
+    assert all(run["memory"] == runs[0]["memory"] for run in runs)
+    for r in runs[0]["memory"]:
+        b = r["builtin_temp_bytes"]
+        row = cells("benchmarks.md", r["name"])
+        swapped = [r[f"{k}_temp_bytes"] for k in ("swap_sigmoid", "swap")]
+        assert row[1:] == [human_bytes(b)] + [f"{human_bytes(t)} ({t / b - 1:+.1%})" for t in swapped], row
+    page = (ROOT / "docs" / "benchmarks.md").read_text()
+    medians = ", ".join(f"{statistics.median(run['lstm_step']['ratios']):.3f}" for run in runs)
+    assert f"**{medians}**" in page, medians
+    every_pair = sorted(ratio for run in runs for ratio in run["lstm_step"]["ratios"])
+    assert f"from {every_pair[0]:.2f} to {every_pair[-1]:.2f}" in page
+    for i, r in enumerate(runs[0]["eager"]):
+        row = cells("benchmarks.md", r["function"])
+        ratios = ", ".join(f"{run['eager'][i]['sigact_s'] / run['eager'][i]['builtin_s']:.2f}" for run in runs)
+        assert row[1:] == [format_duration(r["builtin_s"]), format_duration(r["sigact_s"]), ratios], row
