@@ -395,6 +395,24 @@ def test_the_recorded_full_run_is_what_the_verification_page_says():
     assert known == {"sigmoid": 1, "sigmoid_": 1, "create_graph": 1, "jvp": 2}
 
 
+def test_the_full_run_of_the_later_rows_is_what_the_verification_page_says():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    data = json.loads((root / "docs" / "results" / "verify-full-cpu-later-rows.json").read_text())
+    rows = [r for r in data["results"] if r["available"]]
+    section = (root / "docs" / "verification.md").read_text().split("## The rows added later, in full")[1]
+    section = section.split("\n## ")[0]
+    assert data["full"] is True
+    assert all(r["forward_mismatches"] == r["backward_mismatches"] == r["known_differences"] == 0 for r in rows)
+    assert f"**{sum(r['inputs'] for r in rows):,} checks, no mismatch.**" in section
+    float32 = [r for r in rows if r["dtype"] == "float32"]
+    assert len(float32) == 7 and all(r["inputs"] == 2**32 for r in float32)
+    for r in float32:
+        framework = {"torch": "PyTorch", "jax": "JAX"}[r["framework"]]
+        assert f"| {framework} | `{r['mode']}` | 4,294,967,296 | 0 | 0 | {round(r['seconds'])} |" in section, r
+
+
 def test_json_names_the_gpus_each_framework_sees(tmp_path):
     torch = pytest.importorskip("torch")
     assert main(["verify", "--framework", "torch", "--dtype", "float16", "--mode", "sigmoid", "--no-progress",
