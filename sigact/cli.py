@@ -25,8 +25,8 @@ def parser() -> argparse.ArgumentParser:
         description="For each installed framework: correctness against the built-in sigmoid, bytes "
         "kept for backward (built-in, sigact, naive 1/(1+exp(-x))) and median forward+backward time.",
     )
-    report.add_argument("--quick", action="store_true", help="fewer sizes and rounds, no torch.compile: about two "
-                        "minutes on a 2-core CPU, against several without it")
+    report.add_argument("--quick", action="store_true", help="fewer sizes and rounds, no torch.compile: about half "
+                        "a minute on a 2-core CPU, against several minutes without it")
     report.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     report.add_argument("--plot", type=Path, metavar="DIR", help="also write PNG figures to DIR")
     report.add_argument("--no-progress", action="store_true", help="print no progress on stderr")
