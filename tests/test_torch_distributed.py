@@ -54,18 +54,18 @@ def test_swapped_model_trains_under_torch_distributed_like_the_builtin(kind, tmp
     swapped, builtin = train(kind, "sigact", tmp_path), train(kind, "builtin", tmp_path)
     assert swapped["sigmoids"] == ["sigact.torch._module.Sigmoid"] * 2
     assert builtin["sigmoids"] == ["torch.nn.modules.activation.Sigmoid"] * 2
-    for step, ref_step in zip(swapped["grads"], builtin["grads"], strict=True):
-        for g, ref in zip(step, ref_step, strict=True):
-            assert_bitwise(g, ref)
-    for p, ref in zip(swapped["params"], builtin["params"], strict=True):
-        assert_bitwise(p, ref)
+    assert_trained_alike(swapped, builtin["grads"], builtin["params"], assert_bitwise)
     # And the two ranks did train together: the built-in's run is one process's over the whole batch,
     # to rounding (how the ranks' gradients are reduced is torch's business, not sigact's). Before
     # torch 2.9, FSDP2 over gloo summed them instead of averaging (pytorch/pytorch#162338).
-    torch_version = tuple(int(part) for part in torch.__version__.split(".")[:2])
-    grads, params = single_process_builtin(summed=kind == "fsdp2" and torch_version < (2, 9))
-    for step, ref_step in zip(builtin["grads"], grads, strict=True):
+    grads, params = single_process_builtin(summed=kind == "fsdp2" and torch.__version__ < "2.9")
+    assert_trained_alike(builtin, grads, params, torch.testing.assert_close)
+
+
+def assert_trained_alike(trained: dict, grads, params, assert_equal) -> None:
+    """Every step's gradients and the final parameters of a run, against ``grads`` and ``params``."""
+    for step, ref_step in zip(trained["grads"], grads, strict=True):
         for g, ref in zip(step, ref_step, strict=True):
-            torch.testing.assert_close(g, ref)
-    for p, ref in zip(builtin["params"], params, strict=True):
-        torch.testing.assert_close(p, ref)
+            assert_equal(g, ref)
+    for p, ref in zip(trained["params"], params, strict=True):
+        assert_equal(p, ref)

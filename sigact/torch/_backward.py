@@ -223,7 +223,13 @@ def _builtin_layout(grad: Tensor, y: Tensor) -> tuple[torch.Size, list[int]]:
     """The shape, and the dimensions outermost first, of the built-in's result (for
     ``torch.empty_permuted``)."""
     order, shape, _ = _iteration_order(grad, y)
-    return shape, [d for d in range(len(shape)) if d not in order] + order[::-1]
+    return shape, _outermost_first(order, len(shape))
+
+
+def _outermost_first(order: list[int], ndim: int) -> list[int]:
+    """The dimensions of a result laid out densely in ``order`` (innermost first; the size-1
+    dimensions it leaves out go outermost), outermost first."""
+    return [d for d in range(ndim) if d not in order] + order[::-1]
 
 
 # The compiler vectorised the built-in's scalar loop in blocks of this many elements, and the last
@@ -256,7 +262,7 @@ def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.
         real = torch.cat([real.narrow(inner, 0, start), a_r * c_r - a_i * c_i], dim=inner)
         imag = torch.cat([imag.narrow(inner, 0, start), a_r * c_i + a_i * c_r], dim=inner)
     # Both parts laid out as the built-in's result, so torch.complex writes that layout.
-    shape, outermost_first = _builtin_layout(grad, y)
+    outermost_first = _outermost_first(order, len(shape))
     inverse = sorted(range(len(shape)), key=outermost_first.__getitem__)
     real, imag = (part.permute(outermost_first).contiguous().permute(inverse) for part in (real, imag))
     return torch.complex(real, imag)
