@@ -255,8 +255,7 @@ def swap(quick: bool, timing: dict) -> dict:
         model = build()
         log(f"temp memory: {model.name}")
         compiled = jax_models.compiled_gradients(model)
-        temps = {f"{k}_temp_bytes": jax_measure.temp_bytes(c) for k, c in compiled.items()}
-        memory.append({"name": model.name, **temps})
+        memory.append({"name": model.name, **jax_models.temp_bytes_by_swap(compiled)})
     log("jitted Flax LSTM training step, pairwise ratios")
     lstm = jax_models.flax_rnn("LSTMCell", **rnn)
     ratios = pairwise_ratios(lstm_training_step(lstm), rounds=timing["rounds"] + 2, seconds=timing["seconds"])
@@ -308,7 +307,7 @@ def reach(quick: bool, timing: dict) -> dict:
         log(f"reach: {model.name}")
         compiled = jax_models.compiled_gradients(model)
         rows.append({"name": model.name, "gradients_bitwise_equal": jax_models.bitwise_equal(compiled, model.args),
-                     **{f"{k}_temp_bytes": jax_measure.temp_bytes(c) for k, c in compiled.items()}})
+                     **jax_models.temp_bytes_by_swap(compiled)})
     return {"rows": rows}
 
 

@@ -253,6 +253,11 @@ def compiled_gradients(model: Model, swaps: tuple[str, ...] = ("builtin", "swap_
     return {name: jax.jit(jax.grad(SWAPS[name](model.loss))).lower(*model.args).compile() for name in swaps}
 
 
+def temp_bytes_by_swap(compiled: dict[str, jax.stages.Compiled]) -> dict[str, int]:
+    """``{"<swap>_temp_bytes": XLA temp bytes}`` of each compiled gradient, as the rows name them."""
+    return {f"{k}_temp_bytes": temp_bytes(fn) for k, fn in compiled.items()}
+
+
 def bitwise_equal(compiled: dict[str, jax.stages.Compiled], args: tuple[Any, ...]) -> bool:
     """Every compiled gradient's leaves equal the first one's, bit for bit."""
     grads = [jax.tree.leaves(fn(*args)) for fn in compiled.values()]
@@ -266,7 +271,7 @@ def measure(model: Model, *, rounds: int = 3, seconds: float = 0.0) -> dict[str,
     compiled = compiled_gradients(model)
     steps = {name: (lambda fn=fn: jax.block_until_ready(fn(*model.args))) for name, fn in compiled.items()}
     medians = interleaved_medians(steps, perf_counter_timer, rounds=rounds, seconds=seconds)
-    return {"name": model.name, **{f"{k}_temp_bytes": temp_bytes(fn) for k, fn in compiled.items()},
+    return {"name": model.name, **temp_bytes_by_swap(compiled),
             **{f"{k}_s": medians[k] for k in compiled}, "gradients_bitwise_equal": bitwise_equal(compiled, model.args)}
 
 
