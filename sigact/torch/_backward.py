@@ -7,12 +7,13 @@ kernels does; which kernel depends on the dtype, the device, the layouts and the
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from types import ModuleType
 
 import torch
 from torch import Tensor
+
+from sigact.torch._private import decomposition_table, functorch
 
 # `sigact verify` turns this off to check, on CUDA, the tensor-op path the kernel replaces.
 TRITON_ENABLED = True
@@ -81,8 +82,9 @@ def _plain(t: Tensor) -> bool:
     """An ordinary tensor: no subclass, no vmap batching (torch.func's or autograd's own)."""
     return (
         type(t) is Tensor
-        and not torch._C._functorch.is_functorch_wrapped_tensor(t)
-        and not torch._C._functorch.is_legacy_batchedtensor(t)
+        and functorch is not None  # where this torch cannot tell, none is
+        and not functorch.is_functorch_wrapped_tensor(t)
+        and not functorch.is_legacy_batchedtensor(t)
     )
 
 
@@ -175,7 +177,8 @@ def _strides_are_memory(t: Tensor) -> bool:
     vmap at any level (its kernel then runs on the whole batch), and no subclass with a
     ``__torch_dispatch__`` of its own. ``torch.func``'s grad wrappers and ``__torch_function__``
     subclasses keep the strides of the tensor they hold."""
-    functorch = torch._C._functorch
+    if functorch is None:  # this torch cannot tell: the vectorised loop's rounding, as for a batched tensor
+        return False
     while not (functorch.is_batchedtensor(t) or functorch.is_legacy_batchedtensor(t)):
         if not functorch.is_functorch_wrapped_tensor(t):
             return type(t).__torch_dispatch__ is Tensor.__torch_dispatch__
@@ -293,17 +296,9 @@ def _decomposed_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
 
 
 def _builtin_backward_is_decomposed() -> bool:
-    from torch.fx.experimental import proxy_tensor
-
-    tracer = proxy_tensor.get_proxy_mode()
-    table = getattr(tracer, "decomposition_table", None)
-    if not table:
-        # Where the tracer does not carry it, the table is a module global: a dict on torch 2.10, a
-        # ContextVar on 2.12.
-        table = getattr(proxy_tensor, "CURRENT_DECOMPOSITION_TABLE", {})
-        if isinstance(table, contextvars.ContextVar):
-            table = table.get({})
-    return torch.ops.aten.sigmoid_backward.default in table
+    table = decomposition_table()
+    # Where this torch keeps the table nowhere sigact knows: inductor's order, torch.compile's default.
+    return table is None or torch.ops.aten.sigmoid_backward.default in table
 
 
 def _backend_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
