@@ -94,7 +94,7 @@ test-min-torch:
 # configuration file and no PIP_* variable counts (--isolated). A venv of its own, .venv-newest, brought
 # up to date on each run. Not part of CI: a new release may fail it; docs/install.md records each run.
 NEWEST := .venv-newest
-NEWEST_PIP = PIP_CONFIG_FILE=/dev/null $(NEWEST)/bin/pip --isolated
+NEWEST_PIP = PIP_CONFIG_FILE=/dev/null $(NEWEST)/bin/pip --isolated --disable-pip-version-check
 # triton is left to torch, which pins the one it was built with.
 # A specifier that names a pre-release lets pip take pre-releases of that package alone (--pre would take
 # them for every dependency too).
