@@ -14,10 +14,15 @@ TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 # The venv's pip is whichever one Python ships; its "new release" notice would repeat on every step.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax test-min-torch check-torch-kept gpu-check clean
+.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax test-min-torch test-newest check-torch-kept gpu-check clean
 
 # torch is a multi-GiB download: its step keeps pip's progress bar, so a first install does not sit
 # silent for minutes.
+# The pins install the same on every machine: no pip configuration file is read (a machine's pip.conf
+# can add a constraints file that refuses a pin, or a local wheel folder). pip's environment variables
+# (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_CERT, PIP_CONSTRAINT ...) still apply: set one for a proxy or a
+# mirror, or unset it if it gets in the way.
+$(STAMP): export PIP_CONFIG_FILE := /dev/null
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --progress-bar on $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
@@ -84,9 +89,27 @@ test-min-jax:
 test-min-torch:
 	TORCH_INDEX=$(TORCH_INDEX) bash .ci/test-min-torch
 
+# The whole suite against the newest release of every package requirements-dev.txt names (jax, jaxlib
+# and flax pre-releases included where one is out), as a stock pip resolves them today: no pip
+# configuration file and no PIP_* variable counts (--isolated). A venv of its own, .venv-newest, brought
+# up to date on each run. Not part of CI: a new release may fail it; docs/install.md records each run.
+NEWEST := .venv-newest
+NEWEST_PIP = PIP_CONFIG_FILE=/dev/null $(NEWEST)/bin/pip --isolated --disable-pip-version-check
+# triton is left to torch, which pins the one it was built with.
+# A specifier that names a pre-release lets pip take pre-releases of that package alone (--pre would take
+# them for every dependency too).
+NEWEST_PRE = "jax>=0.dev0" "jaxlib>=0.dev0" "flax>=0.dev0"
+NEWEST_OTHERS = $(filter-out torch jax jaxlib flax triton,$(shell sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' requirements-dev.txt))
+test-newest:
+	test -x $(NEWEST)/bin/python || $(PYTHON) -m venv $(NEWEST)
+	$(NEWEST_PIP) install --upgrade --progress-bar on $(NEWEST_PRE) torch $(NEWEST_OTHERS)
+	$(NEWEST_PIP) install --quiet --no-deps -e .
+	$(NEWEST)/bin/python -c 'import importlib.metadata as m; print("test-newest:", ", ".join(f"{p} {m.version(p)}" for p in ("torch", "jax", "jaxlib", "flax", "equinox", "optax", "keras", "dm-haiku")))'
+	$(NEWEST)/bin/python -m pytest -n 2 $(ARGS)
+
 # `pip install ".[torch]"` keeps the newest (.venv) and the oldest (.venv-min-torch) supported torch.
 check-torch-kept: $(STAMP)
 	bash .ci/check-torch-kept $(VENV) .venv-min-torch
 
 clean:
-	rm -rf $(VENV) .venv-min-jax .venv-min-torch build dist *.egg-info docs/_build .mypy_cache
+	rm -rf $(VENV) .venv-min-jax .venv-min-torch $(NEWEST) build dist *.egg-info docs/_build .mypy_cache

@@ -7,8 +7,9 @@ import functools
 
 import jax
 from jax import Array, lax
-from jax._src.numpy.util import promote_args_inexact
 from jax.typing import ArrayLike
+
+from sigact.jax._private import promote_inexact
 
 
 @jax.custom_vjp
@@ -224,4 +225,4 @@ def tanh(x: ArrayLike) -> Array:
         >>> tanh(1)
         Array(0.7615942, dtype=float32, weak_type=True)
     """
-    return _tanh(*promote_args_inexact("tanh", x))
+    return _tanh(promote_inexact("tanh", x))

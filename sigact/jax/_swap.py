@@ -33,12 +33,10 @@ from typing import Any
 
 import jax
 from jax import lax
-from jax._src import config
-from jax._src import core as jax_core
-from jax._src import linear_util as lu
 from jax.extend import core
 
 from sigact.jax._activations import sigmoid_jvp, tanh
+from sigact.jax._private import config, jax_core, lu, require_swap
 
 # Each activation sigact has an output-only rule for, by the keyword of ``swap`` that turns it on. Adding
 # an activation is one row here.
@@ -237,6 +235,8 @@ def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) ->
 
     Raises:
         TypeError: if ``fun`` is not callable, or a keyword is not a bool.
+        RuntimeError: if this JAX lacks a private name the swap needs (a release newer than those it
+            was tested on; the message names them).
 
     Examples:
         A gated recurrence: a ``lax.scan`` stacks each step's residuals. The built-in keeps, per step,
@@ -261,6 +261,7 @@ def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) ->
         >>> bool(jnp.array_equal(y, rnn.apply(variables, jnp.ones((2, 5, 3)))))
         True
     """
+    require_swap("swap")
     chosen = {"sigmoid": sigmoid, "tanh": tanh}
     for name, value in chosen.items():
         if not isinstance(value, bool):
@@ -300,6 +301,7 @@ def swap_sigmoid(fun: Callable[..., Any]) -> Callable[..., Any]:
 
     Raises:
         TypeError: if ``fun`` is not callable.
+        RuntimeError: if this JAX lacks a private name the swap needs (see :func:`swap`).
 
     Examples:
         The built-in keeps xs, every step's σ(h) and every step's σ(h)·(1 − σ(h)); the swap keeps the
@@ -316,4 +318,5 @@ def swap_sigmoid(fun: Callable[..., Any]) -> Callable[..., Any]:
         >>> sj.audit(cell, h, xs).total_bytes, sj.audit(swapped, h, xs).total_bytes
         (768, 512)
     """
+    require_swap("swap_sigmoid")
     return _swapped(fun, Rules({lax.logistic_p}), "swap_sigmoid")

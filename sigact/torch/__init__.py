@@ -17,6 +17,9 @@ from sigact.torch._backward import sigmoid_grad
 from sigact.torch._functional import sigmoid, sigmoid_
 from sigact.torch._mode import SigmoidMode
 from sigact.torch._module import Sigmoid, swap_sigmoid
+from sigact.torch._private import warn_if_missing
+
+warn_if_missing()  # a torch newer than those tested may lack an internal sigact reads: say so, once
 
 __all__ = [
     "Sigmoid",

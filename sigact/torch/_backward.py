@@ -7,22 +7,16 @@ kernels does; which kernel depends on the dtype, the device, the layouts and the
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from types import ModuleType
 
 import torch
 from torch import Tensor
 
+from sigact.torch._private import decomposition_table, functorch
+
 # `sigact verify` turns this off to check, on CUDA, the tensor-op path the kernel replaces.
 TRITON_ENABLED = True
-
-# On the CPU, elements per chunk: a chunk of grad, y and the result (1.5 MiB in float32, split
-# over the threads) stays in L2 cache across the passes, so memory sees each tensor once instead of three
-# times. Below _CHUNKED_FROM elements the extra op dispatches cost more than that saves. Both
-# measured on a 2-core Xeon VM: see docs/benchmarks.md.
-_CHUNK = 1 << 17
-_CHUNKED_FROM = 1 << 21
 
 
 def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
@@ -52,11 +46,10 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
     2. a graph is being recorded (``create_graph``), or a tensor is a subclass or batched by vmap:
        out-of-place ops, so the result is itself differentiable and batchable;
     3. CUDA with triton installed: one Triton kernel (``sigact.torch._triton``);
-    4. CPU, at least ``_CHUNKED_FROM`` elements, both contiguous: chunk by chunk, in cache;
-    5. otherwise: in one buffer, the result (float32 for the half types the built-in computes in
+    4. otherwise: in one buffer, the result (float32 for the half types the built-in computes in
        float32, rounded once at the end), with no temporaries beyond it.
 
-    Paths 3–5 write into buffers of their own, so they need no graph: path 2 goes first.
+    Paths 3 and 4 write into buffers of their own, so they need no graph: path 2 goes first.
     """
     if y.is_complex():
         return _complex_grad(grad, y)
@@ -65,8 +58,6 @@ def sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
         return _out_of_place(grad, y, compute_dtype)
     if TRITON_ENABLED and y.device.type == "cuda" and (kernel := _triton()) and kernel.applies(grad, y):
         return kernel.sigmoid_grad(grad, y)
-    if _chunkable(grad, y):
-        return _chunked_sigmoid_grad(grad, y, compute_dtype)
     return _in_one_buffer(grad, y, compute_dtype)
 
 
@@ -81,8 +72,9 @@ def _plain(t: Tensor) -> bool:
     """An ordinary tensor: no subclass, no vmap batching (torch.func's or autograd's own)."""
     return (
         type(t) is Tensor
-        and not torch._C._functorch.is_functorch_wrapped_tensor(t)
-        and not torch._C._functorch.is_legacy_batchedtensor(t)
+        and functorch is not None  # where this torch cannot tell, none is
+        and not functorch.is_functorch_wrapped_tensor(t)
+        and not functorch.is_legacy_batchedtensor(t)
     )
 
 
@@ -116,34 +108,6 @@ def _in_one_buffer(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tenso
     return result.mul_(grad).mul_(y).to(y.dtype)
 
 
-def _chunkable(grad: Tensor, y: Tensor) -> bool:
-    return (y.device.type == "cpu" and y.numel() >= _CHUNKED_FROM and grad.shape == y.shape
-            and grad.dtype == y.dtype and y.is_contiguous() and grad.is_contiguous())
-
-
-def _chunked_sigmoid_grad(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
-    # The same roundings per element as path 5, chunk by chunk: −y is exact, so (−y) + 1 is the
-    # rounded 1 − y, then · grad, then · y. For half types each chunk goes through float32
-    # scratch buffers and is rounded once on the way back, as the built-in does in registers.
-    result = torch.empty_like(y)
-    flat_result, flat_y, flat_grad = result.view(-1), y.view(-1), grad.view(-1)
-    upcast = compute_dtype != y.dtype
-    if upcast:
-        scratch_y, scratch_grad, scratch_result = (torch.empty(_CHUNK, dtype=compute_dtype) for _ in range(3))
-    for start in range(0, flat_y.numel(), _CHUNK):
-        stop = min(start + _CHUNK, flat_y.numel())
-        part, y_part, grad_part = flat_result[start:stop], flat_y[start:stop], flat_grad[start:stop]
-        out = part
-        if upcast:
-            size = stop - start
-            y_part, grad_part = scratch_y[:size].copy_(y_part), scratch_grad[:size].copy_(grad_part)
-            out = scratch_result[:size]
-        torch.neg(y_part, out=out).add_(1).mul_(grad_part).mul_(y_part)
-        if upcast:
-            part.copy_(out)
-    return result
-
-
 # -- complex ------------------------------------------------------------------------------------
 
 
@@ -175,7 +139,8 @@ def _strides_are_memory(t: Tensor) -> bool:
     vmap at any level (its kernel then runs on the whole batch), and no subclass with a
     ``__torch_dispatch__`` of its own. ``torch.func``'s grad wrappers and ``__torch_function__``
     subclasses keep the strides of the tensor they hold."""
-    functorch = torch._C._functorch
+    if functorch is None:  # this torch cannot tell: the vectorised loop's rounding, as for a batched tensor
+        return False
     while not (functorch.is_batchedtensor(t) or functorch.is_legacy_batchedtensor(t)):
         if not functorch.is_functorch_wrapped_tensor(t):
             return type(t).__torch_dispatch__ is Tensor.__torch_dispatch__
@@ -293,17 +258,9 @@ def _decomposed_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
 
 
 def _builtin_backward_is_decomposed() -> bool:
-    from torch.fx.experimental import proxy_tensor
-
-    tracer = proxy_tensor.get_proxy_mode()
-    table = getattr(tracer, "decomposition_table", None)
-    if not table:
-        # Where the tracer does not carry it, the table is a module global: a dict on torch 2.10, a
-        # ContextVar on 2.12.
-        table = getattr(proxy_tensor, "CURRENT_DECOMPOSITION_TABLE", {})
-        if isinstance(table, contextvars.ContextVar):
-            table = table.get({})
-    return torch.ops.aten.sigmoid_backward.default in table
+    table = decomposition_table()
+    # Where this torch keeps the table nowhere sigact knows: inductor's order, torch.compile's default.
+    return table is None or torch.ops.aten.sigmoid_backward.default in table
 
 
 def _backend_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:

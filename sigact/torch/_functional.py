@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
-import torch.autograd.forward_ad as forward_ad
 from torch import Tensor
 
 from sigact.torch._autograd import (
@@ -15,18 +11,10 @@ from sigact.torch._autograd import (
     SigmoidFunction,
     SigmoidInplaceFunction,
 )
+from sigact.torch._private import fast_apply, forward_ad_off, functorch, transforms_active
 
-
-def _c_apply(function: type[torch.autograd.Function]) -> Callable[..., Any]:
-    # Function.apply runs inspect.signature on every call when setup_context is defined, to bind
-    # default arguments: about 9 µs of its 15 µs here. These forwards take one argument with no
-    # default, so for plain tensors outside torch.func transforms (the other thing apply handles)
-    # the C++ apply beneath it does the same work.
-    return super(torch.autograd.Function, function).apply  # type: ignore[misc]  # C++ base, unannotated
-
-
-_APPLY = _c_apply(SigmoidFunction)
-_APPLY_INPLACE = _c_apply(SigmoidInplaceFunction)
+_APPLY = fast_apply(SigmoidFunction)
+_APPLY_INPLACE = fast_apply(SigmoidInplaceFunction)
 
 
 def _route(input: object) -> str:
@@ -36,11 +24,12 @@ def _route(input: object) -> str:
         return "compile"
     if (
         type(input) is not Tensor
-        or torch._C._are_functorch_transforms_active()
-        or torch._C._functorch.is_functorch_wrapped_tensor(input)
+        or transforms_active()
+        or functorch is None
+        or functorch.is_functorch_wrapped_tensor(input)
     ):
         return "public"
-    if forward_ad._current_level < 0 and not (input.requires_grad and torch.is_grad_enabled()):
+    if forward_ad_off() and not (input.requires_grad and torch.is_grad_enabled()):
         return "plain"
     return "fast"
 
@@ -100,7 +89,7 @@ def sigmoid_(input: Tensor) -> Tensor:
         return input.sigmoid_()
     if route == "compile":
         return CompilableSigmoidInplaceFunction.apply(input)
-    if torch._C._are_functorch_transforms_active():
+    if transforms_active():
         # autograd.Function cannot return an input as-is under torch.func transforms (its vmap
         # rule needs a view), so there the in-place form writes the out-of-place result back.
         return input.copy_(sigmoid(input))

@@ -102,7 +102,7 @@ def speed(
     def contenders_at(n: int) -> dict[str, Callable[[], object]]:
         fns = ACTIVATIONS
         if execution == "compile":
-            torch._dynamo.reset()  # one code object per function: sizes would pile up to the recompile limit
+            torch.compiler.reset()  # one code object per function: sizes would pile up to the recompile limit
             fns = {name: torch.compile(fn, fullgraph=True, dynamic=False) for name, fn in ACTIVATIONS.items()}
         return {name: forward_backward(fn, n, dtype) for name, fn in fns.items()}
 

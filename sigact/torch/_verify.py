@@ -67,9 +67,7 @@ def _without_triton() -> Iterator[None]:
 
 
 def _compiled(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
-    import torch._dynamo
-
-    torch._dynamo.reset()  # one dtype at a time; no recompilation limits carried over
+    torch.compiler.reset()  # one dtype at a time; no recompilation limits carried over
     return torch.compile(fn, fullgraph=True, dynamic=False)
 
 
