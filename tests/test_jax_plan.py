@@ -3,11 +3,13 @@ listed once, non-bitwise candidates flagged and never advised, the front and bes
 "not measured" instead of 0, bad input, largest against a brute-force scan, and the five frameworks' models."""
 
 import json
+import os
 import sys
 import types
 
 import pytest
 
+os.environ.setdefault("KERAS_BACKEND", "jax")  # Keras reads it once, at its first import
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
@@ -24,7 +26,7 @@ NAMES = ["builtin", "swap_sigmoid", "swap", "remat_scans(nothing_saveable)", "re
 
 @pytest.fixture(scope="module")
 def gated_plan():
-    return sj.plan(gated, *gated_args(steps=64), argnums=(0, 2), rounds=1, progress=False)
+    return sj.plan(gated, *gated_args(steps=16), argnums=(0, 2), rounds=1, progress=False)
 
 
 def compiled_alone(fun, args, argnums):
@@ -32,10 +34,12 @@ def compiled_alone(fun, args, argnums):
 
 
 def test_every_candidate_measured_as_it_compiles_alone(gated_plan):
-    args = gated_args(steps=64)
+    args = gated_args(steps=16)
     assert [r.name for r in gated_plan.rows] == NAMES
     functions = sj._plan.candidates(gated)
     for row in gated_plan.rows:
+        if row.name not in ("builtin", "swap", "remat_scans(nothing_saveable)", "swap + remat_scans(dots_saveable)"):
+            continue  # a sample, to keep the test short
         assert memory(compiled_alone(functions[row.name], args, (0, 2))) == (
             row.temp_bytes, row.argument_bytes, row.output_bytes), row.name
         assert row.step_seconds > 0
@@ -72,7 +76,7 @@ def test_the_table_and_json(gated_plan):
 
 
 def test_best_is_bitwise_and_ready_to_jit(gated_plan):
-    args = gated_args(steps=64)
+    args = gated_args(steps=16)
     step = jax.jit(jax.grad(gated_plan.best(), (0, 2)))
     assert_trees_bitwise(step(*args), jax.grad(gated, (0, 2))(*args))
 
@@ -160,11 +164,11 @@ def test_plot(tmp_path, gated_plan, monkeypatch):
 
 
 def test_progress_on_stderr(capsys):
-    sj.plan(gated, *gated_args(steps=4), rounds=2, policies=["nothing_saveable"])
+    sj.plan(gated, *gated_args(steps=4), rounds=2, policies=[])
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("[1/8] compiling builtin") and err[-2].startswith("[7/8] timing round 2 of 2")
-    assert err[-1].startswith("[8/8] comparing gradients")
-    sj.plan(gated, *gated_args(steps=4), rounds=1, progress=False, policies=["nothing_saveable"])
+    assert err[0].startswith("[1/6] compiling builtin") and err[-2].startswith("[5/6] timing round 2 of 2")
+    assert err[-1].startswith("[6/6] comparing gradients")
+    sj.plan(gated, *gated_args(steps=4), rounds=1, progress=False, policies=[])
     assert capsys.readouterr().err == ""
 
 
@@ -173,9 +177,9 @@ def test_keyword_arguments_pass_to_every_candidate():
         return gated(jnp.ones((4, 8)), xs * scale, w)
 
     _, xs, w = gated_args(steps=8)
-    p = sj.plan(loss, w, xs, scale=jnp.float32(0.5), rounds=1, progress=False, policies=["nothing_saveable"])
+    p = sj.plan(loss, w, xs, scale=jnp.float32(0.5), rounds=1, progress=False, policies=[])
     assert all(r.bitwise for r in p.rows)
-    assert_trees_bitwise(jax.grad(p.best())(w, xs, scale=0.5), jax.grad(loss)(w, xs, scale=0.5))
+    assert_trees_bitwise(jax.jit(jax.grad(p.best()))(w, xs, scale=0.5), jax.jit(jax.grad(loss))(w, xs, scale=0.5))
 
 
 def test_bad_input():
@@ -198,21 +202,21 @@ def sized(n):
     return jnp.zeros((2, 8)), jnp.ones((n, 2, 8)), jnp.eye(8) / 4
 
 
+@pytest.mark.slow
 def test_largest_equals_a_brute_force_scan():
     names = ["builtin", "swap", "remat_scans(nothing_saveable)"]
     functions = sj._plan.candidates(gated)
-    budget = memory(compiled_alone(gated, sized(12), 0))[0]
-    for temp_only in (True, False):
-        fits = sj.largest(sized, gated, budget if temp_only else budget + 700, hi=40, candidates=names,
-                          temp_only=temp_only)
+    top = 16
+    used = {name: [memory(compiled_alone(functions[name], sized(n), 0)) for n in range(1, top + 1)] for name in names}
+    budget = used["builtin"][5][0]  # the built-in's temp memory at n = 6
+    for temp_only, limit in ((True, budget), (False, budget + 700)):
+        fits = sj.largest(sized, gated, limit, hi=top, candidates=names, temp_only=temp_only)
         for name in names:
-            used = [sum(memory(compiled_alone(functions[name], sized(n), 0))[:1 if temp_only else 3])
-                    for n in range(1, 41)]
-            brute = max((n for n, b in zip(range(1, 41), used, strict=True)
-                         if b <= fits.budget_bytes), default=None)
-            assert fits[name] == brute, (name, temp_only, used)
-            assert 1 <= fits.compilations[name] <= 2 * 6 + 1
-        assert fits["builtin"] < fits["remat_scans(nothing_saveable)"]
+            brute = max((n for n, m in enumerate(used[name], 1) if sum(m[:1 if temp_only else 3]) <= limit),
+                        default=None)
+            assert fits[name] == brute, (name, temp_only, used[name])
+            assert 1 <= fits.compilations[name] <= 2 * 4 + 1
+        assert fits["builtin"] < fits["remat_scans(nothing_saveable)"] < top
         assert "compilations" in str(fits)
 
 

@@ -116,6 +116,7 @@ def largest(make_args: Callable[[int], Sequence[Any]], fun: Callable[..., Any], 
         raise ValueError(f"hi must be an int >= lo ({lo}), got {hi!r}")
     chosen = _select(fun, candidates, policies)
     shapes: dict[int, Any] = {}
+    known: dict[tuple[int, str], int] = {}
 
     def args_at(n: int) -> Any:
         if n not in shapes:
@@ -127,7 +128,11 @@ def largest(make_args: Callable[[int], Sequence[Any]], fun: Callable[..., Any], 
             shapes[n] = tuple(made) if isinstance(made, (tuple, list)) else (made,)
         return shapes[n]
 
-    def size(candidate: Callable[..., Any], n: int) -> int:
+    def size(candidate: Callable[..., Any], n: int) -> tuple[int, bool]:
+        """The bytes the budget counts at n, and whether a compilation was needed to know."""
+        key = (id(candidate), str(args_at(n)))  # sizes whose shapes are the same need no new compilation
+        if key in known:
+            return known[key], False
         try:
             compiled = jax.jit(jax.grad(candidate, argnums)).lower(*args_at(n)).compile()
         except Exception as error:
@@ -138,7 +143,8 @@ def largest(make_args: Callable[[int], Sequence[Any]], fun: Callable[..., Any], 
         if temp is None or (not temp_only and (argument is None or output is None)):
             raise ValueError(f"this backend ({jax.default_backend()}) does not report the compiled step's memory "
                              "(memory_analysis), so no budget can be checked")
-        return temp if temp_only else temp + (argument or 0) + (output or 0)
+        known[key] = temp if temp_only else temp + (argument or 0) + (output or 0)
+        return known[key], True
 
     sizes: dict[str, int | None] = {}
     counts: dict[str, int] = {}
@@ -147,8 +153,9 @@ def largest(make_args: Callable[[int], Sequence[Any]], fun: Callable[..., Any], 
 
         def fits(n: int, candidate: Callable[..., Any] = candidate) -> bool:
             nonlocal count
-            count += 1
-            return size(candidate, n) <= budget_bytes
+            used, compiled = size(candidate, n)
+            count += compiled
+            return used <= budget_bytes
 
         if not fits(lo):
             sizes[name], counts[name] = None, count
