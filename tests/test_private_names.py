@@ -71,9 +71,11 @@ def checks(sj):
         "promote fallback": sys.modules["sigact.jax._private"]._promote_args_inexact is None,
     }
     loss = lambda x: jnp.sum(jax.nn.sigmoid(x) * jnp.tanh(x) * g)
-    for name in ("swap", "swap_sigmoid"):
+    transforms = {"swap": sj.swap, "swap_sigmoid": sj.swap_sigmoid,
+                  "remat_scans": lambda f: sj.remat_scans(f, "nothing_saveable")}
+    for name, transform in transforms.items():
         try:  # the swap itself refuses, not the function it returns
-            swapped = getattr(sj, name)(loss)
+            swapped = transform(loss)
         except RuntimeError as error:
             out[name] = f"RuntimeError: {error}"
             continue
@@ -189,9 +191,11 @@ def test_without_a_swap_name_the_activations_and_audit_work_and_the_swap_raises_
     result = jax_results[hidden]
     swap_message = result.pop("swap")
     swap_sigmoid_message = result.pop("swap_sigmoid")
+    remat_message = result.pop("remat_scans")
     assert result == {"sigmoid": True, "sigmoid_jvp": True, "tanh": True, "tanh promotes": True, "audit": True,
                       "promote fallback": False, "warned": []}
-    for name, message in (("swap", swap_message), ("swap_sigmoid", swap_sigmoid_message)):
+    for name, message in (("swap", swap_message), ("swap_sigmoid", swap_sigmoid_message),
+                          ("remat_scans", remat_message)):
         assert message.startswith(f"RuntimeError: sigact.jax.{name} needs JAX internals")
         assert _dotted(hidden) in message
         for version in (_pinned_jax("requirements-min-jax.txt"), _pinned_jax("requirements-dev.txt")):
@@ -203,7 +207,7 @@ def test_without_a_swap_name_the_activations_and_audit_work_and_the_swap_raises_
 def test_without_promote_args_inexact_tanh_promotes_identically_and_everything_works(jax_results, hidden):
     assert jax_results[hidden] == {"sigmoid": True, "sigmoid_jvp": True, "tanh": True, "tanh promotes": True,
                                    "audit": True, "promote fallback": True, "swap": "bitwise",
-                                   "swap_sigmoid": "bitwise", "warned": []}
+                                   "swap_sigmoid": "bitwise", "remat_scans": "bitwise", "warned": []}
 
 
 @pytest.mark.slow
