@@ -95,8 +95,8 @@ def git_commit() -> str | None:
 def machine(commit: str | None) -> dict[str, Any]:
     import torch
 
-    from sigact.report import machine as host
-    from sigact.verify import versions
+    from sigact.tools.machine import machine as host
+    from sigact.tools.machine import versions
 
     props = torch.cuda.get_device_properties(0)
     return {

@@ -44,15 +44,13 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
-import sigact.jax._measure as jax_measure  # noqa: E402
-import sigact.jax._report_models as jax_models  # noqa: E402
 import sigact.torch as st  # noqa: E402
-import sigact.torch._measure as torch_measure  # noqa: E402
-from sigact import report  # noqa: E402
 from sigact._audit_report import human_bytes  # noqa: E402
 from sigact._timing import interleaved_medians, keep_freed_memory, perf_counter_timer  # noqa: E402
-from sigact.report import format_duration  # noqa: E402
-from sigact.torch._measure import _benchmark_timer  # noqa: E402
+from sigact.tools import jax_backend, jax_models, report, torch_backend  # noqa: E402
+from sigact.tools.machine import machine  # noqa: E402
+from sigact.tools.report import format_duration  # noqa: E402
+from sigact.tools.torch_backend import benchmark_timer  # noqa: E402
 
 SECTIONS = ("elementwise", "training", "inplace", "swap", "reach", "tradeoff")
 
@@ -73,12 +71,12 @@ def elementwise(quick: bool, timing: dict) -> dict:
     sizes = [2**10, 2**14] if quick else [2**k for k in range(10, 25, 2)]
     runs = []
     for dtype_name in ("float32", "bfloat16"):
-        for execution in torch_measure.EXECUTIONS:
+        for execution in torch_backend.EXECUTIONS:
             log(f"torch {execution} {dtype_name}")
-            runs += torch_measure.speed(sizes, execution=execution, dtype=getattr(torch, dtype_name), **timing,
+            runs += torch_backend.speed(sizes, execution=execution, dtype=getattr(torch, dtype_name), **timing,
                                         on_size=lambda n: log(f"  2^{n.bit_length() - 1}"))
         log(f"jax jit {dtype_name}")
-        runs += [{**r, "framework": "jax"} for r in jax_measure.speed(sizes, dtype=dtype_name, **timing)]
+        runs += [{**r, "framework": "jax"} for r in jax_backend.speed(sizes, dtype=dtype_name, **timing)]
     for r in runs:
         r.setdefault("framework", "torch")
     return {"speed": runs}
@@ -136,15 +134,15 @@ def training(quick: bool, timing: dict) -> dict:
                 "builtin": torch_training_step(builtin, *inputs),
                 "sigact": torch_training_step(ours, *inputs, mode=st.SigmoidMode() if with_mode else None),
             }
-            medians = interleaved_medians(steps, _benchmark_timer, **timing)
+            medians = interleaved_medians(steps, benchmark_timer, **timing)
             results.append({"framework": "torch", "model": name, "mode": "compile" if compiled else "eager",
                             **{f"{k}_s": v for k, v in medians.items()}})
     log("training jax MLP jit")
-    params = jax_measure.mlp_params(width=width)
+    params = jax_backend.mlp_params(width=width)
     batch_x = jax.random.normal(jax.random.key(1), (batch, width))
     steps = {}
     for key, act in (("builtin", jax.nn.sigmoid), ("sigact", sj.sigmoid)):
-        step = jax.jit(jax_measure.train_step(act))
+        step = jax.jit(jax_backend.train_step(act))
         steps[key] = lambda step=step: jax.block_until_ready(step(params, batch_x))
     medians = interleaved_medians(steps, perf_counter_timer, **timing)
     results.append({"framework": "jax", "model": f"MLP 8 x {width}, batch {batch}", "mode": "jit",
@@ -193,7 +191,7 @@ def inplace(quick: bool, timing: dict) -> dict:
     forwards = {name: (lambda act=act: second(act(first(x)))) for name, act in activations.items()}
     steps = {name: (lambda forward=forward: forward().sum().backward()) for name, forward in forwards.items()}
     log("in-place timing")
-    medians = interleaved_medians(steps, _benchmark_timer, **timing)
+    medians = interleaved_medians(steps, benchmark_timer, **timing)
     log("in-place peak memory")
     rows = []
     for name in activations:
@@ -346,9 +344,9 @@ def tradeoff(quick: bool, timing: dict) -> dict:
         # Six contenders of up to a second a step: three rounds, not seven, keep a run near ten minutes.
         medians = interleaved_medians(steps, perf_counter_timer, rounds=min(3, timing["rounds"]),
                                       seconds=timing["seconds"])
-        base_bytes, base_s = jax_measure.temp_bytes(compiled["builtin", None][0]), medians["builtin", None]
+        base_bytes, base_s = jax_backend.temp_bytes(compiled["builtin", None][0]), medians["builtin", None]
         for (swap, remat), (fn, _) in compiled.items():
-            temp = jax_measure.temp_bytes(fn)
+            temp = jax_backend.temp_bytes(fn)
             rows.append({"model": name, "swap": swap, "remat": remat, "temp_bytes": temp,
                          "seconds": medians[swap, remat],
                          "temp_ratio": temp / base_bytes, "time_ratio": medians[swap, remat] / base_s,
@@ -405,13 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     timing = {"rounds": 2, "seconds": 0.01} if args.quick else {"rounds": 7, "seconds": 0.1}
     kept = keep_freed_memory()
     print(f"# sigact benchmarks{' (--quick)' if args.quick else ''}\n")
-    print(f"- machine: {report.format_machine(report.machine())}")
+    print(f"- machine: {report.format_machine(machine())}")
     print(f"- torch {torch.__version__} ({torch.get_num_threads()} threads), jax {jax.__version__}, "
           f"sigact {report.sigact.__version__}")
     print(f"- timing: {timing['rounds']} alternating rounds of at least {timing['seconds']} s per contender")
     print("- allocator: " + ("glibc keeps freed memory (mallopt), so timings measure kernels, not page faults"
                              if kept else "default") + "\n")
-    results = {"machine": report.machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
+    results = {"machine": machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
     for section, measure, show in (("elementwise", elementwise, print_elementwise),
                                    ("training", training, print_training),
                                    ("inplace", inplace, print_inplace),
@@ -425,11 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report.write_json(results, args.json)
     if args.plot and "tradeoff" in results:
-        from sigact import plots
+        from sigact.tools import plots
 
         plots.tradeoff(results["tradeoff"]["rows"], args.plot / "tradeoff.png")
     if args.plot and "elementwise" in results:
-        from sigact import plots
+        from sigact.tools import plots
 
         by_framework = {"torch": {"speed": []}, "jax": {"speed": []}}
         for row in results["elementwise"]["speed"]:

@@ -1,9 +1,16 @@
-"""The JAX measurements behind ``sigact report`` and the benchmarks: correctness, memory, speed."""
+"""JAX's side of the commands (:class:`sigact.tools.backend.Backend`): what ``sigact report`` and the
+benchmarks measure (correctness, memory, speed) and the modes ``sigact verify`` runs, each the built-in and
+sigact on one chunk of inputs.
+
+Each verify mode names its built-in: ``jax.nn.sigmoid`` for the sigmoids, ``jnp.tanh`` for tanh (what users
+call: both are ``jit(inline=True)`` functions, which eagerly run fused, unlike their ``lax`` primitives op by
+op), and the unswapped function for the swap."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -11,9 +18,25 @@ import numpy as np
 from jax.test_util import check_grads
 
 import sigact.jax as sj
-from sigact._parity import cpu_mode_passes
 from sigact._timing import perf_counter_timer, speed_rows
-from sigact.jax._vjp import value_and_vjp
+from sigact.tools.parity import COMPLEX_DTYPES, DTYPES, Mode, Outcome, cpu_mode_passes
+
+
+def value_and_vjp(fn: Callable[[jax.Array], Any]) -> Callable[[jax.Array, jax.Array], tuple[Any, Any]]:
+    """``(x, g) -> (fn(x), gᵀ·∂fn/∂x)``: the value and the vector-Jacobian product for cotangent ``g``.
+
+    Example:
+        >>> import jax.numpy as jnp, sigact.jax as sj
+        >>> y, gx = value_and_vjp(sj.sigmoid)(jnp.zeros(2), jnp.ones(2))
+        >>> y.tolist(), gx.tolist()   # σ(0) = 1/2, σ'(0) = 1/2 · 1/2
+        ([0.5, 0.5], [0.25, 0.25])
+    """
+
+    def call(x: jax.Array, g: jax.Array) -> tuple[Any, Any]:
+        y, pullback = jax.vjp(fn, x)
+        return y, pullback(g)[0]
+
+    return call
 
 
 def naive_sigmoid(x: jax.Array) -> jax.Array:
@@ -41,7 +64,8 @@ def correctness() -> list[tuple[str, bool]]:
         for dtype in ("float16", "bfloat16", "float32", "float64"):
             for jit in (False, True):
                 how = "jit" if jit else "eager"
-                passed = cpu_mode_passes("jax", dtype, "sigmoid, jit" if jit else "sigmoid")
+                name = "sigmoid, jit" if jit else "sigmoid"
+                passed = cpu_mode_passes("jax", dtype, name, modes("cpu")[name][0])
                 checks.append((f"bitwise parity with jax.nn.sigmoid, {dtype}, {how}", passed))
     checks.append(("jit forward+backward compiles to the built-in's optimized HLO", same_compiled_program()))
     return checks
@@ -144,3 +168,81 @@ def curves(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """σ and σ′ at ``xs``, computed by sigact's forward and hand-written backward."""
     x = jnp.asarray(xs, jnp.float32)
     return np.asarray(sj.sigmoid(x)), np.asarray(jax.vmap(jax.grad(sj.sigmoid))(x))
+
+
+# -- sigact verify's modes -------------------------------------------------------------------------
+
+def devices() -> dict[str, str | None]:
+    """Each device, and None if it can be checked or why not."""
+    try:
+        jax.devices("gpu")
+        gpu = None
+    except RuntimeError as error:
+        gpu = f"no JAX GPU backend ({str(error).splitlines()[0]})"  # whole: a cut one misleads
+    return {"cpu": None, "gpu": gpu}
+
+
+def accelerators() -> list[str]:
+    """The GPUs this run could check, as JAX names them."""
+    return [f"{d.device_kind} ({d.platform})" for d in jax.devices() if d.platform != "cpu"]
+
+
+def array(patterns: np.ndarray, dtype: str, device: jax.Device) -> jax.Array:
+    """The bit patterns as an array of ``dtype`` (complex: (n, 2) real and imaginary patterns)."""
+    real = {"complex64": jnp.float32, "complex128": jnp.float64}.get(dtype, dtype)
+    parts = jax.lax.bitcast_convert_type(jax.device_put(patterns, device), real)
+    return jax.lax.complex(parts[:, 0], parts[:, 1]) if dtype in COMPLEX_DTYPES else parts
+
+
+def _forward_mode(fn: Callable) -> Callable:
+    return lambda x, t: jax.jvp(fn, (x,), (t,))
+
+
+def _reused(fn: Callable) -> Callable:
+    """``(x, g) -> (fn(x), gᵀ·∂(x·fn(x) + x)/∂x)``: the value alone, the gradient where x has other uses, so
+    that a rule returning its cotangent terms summed (a ``custom_vjp``) shows in the order it adds them."""
+
+    def call(x, g):
+        return fn(x), jax.vjp(lambda v: v * fn(v) + v, x)[1](g)[0]
+
+    return call
+
+
+def _mode(device: str, make: Callable[[Callable], Callable], sigact_fn: Callable,
+          builtin_fn: Callable = jax.nn.sigmoid) -> Mode:
+    target = jax.devices(device)[0]
+    builtin, ours = make(builtin_fn), make(sigact_fn)
+
+    def mode(patterns: np.ndarray, gradients: np.ndarray, dtype: str) -> Outcome:
+        with jax.enable_x64(True):  # float64 and complex128 stay themselves; the rest is unchanged
+            x = array(patterns, dtype, target)
+            g = jax.device_put(jnp.asarray(gradients).astype(dtype), target)
+            (y_ref, g_ref), (y, gx) = builtin(x, g), ours(x, g)
+            return Outcome(x, g, (y_ref, y), (g_ref, gx))
+
+    return mode
+
+
+def gated_tanh_and_carry(x: jax.Array) -> jax.Array:
+    """σ(x)·tanh(x) + x: a sigmoid and a tanh of one input, and the input carried on, as an LSTM's cell state
+    is. Three cotangents add into x's, so a rule that adds its own terms in another order shows (without the
+    carried x, a tanh with its whole tangent checkpointed still matched on every 16-bit input)."""
+    return jax.nn.sigmoid(x) * jnp.tanh(x) + x
+
+
+def modes(device: str) -> dict[str, tuple[Mode, tuple[str, ...], int | None]]:
+    """name -> (mode, dtypes, sample size or None for the dtype's default inputs)."""
+    swap = sj.swap_sigmoid(jax.nn.sigmoid)
+    jitted = lambda f: jax.jit(value_and_vjp(f))  # noqa: E731
+    return {
+        "sigmoid": (_mode(device, value_and_vjp, sj.sigmoid), DTYPES, None),
+        "sigmoid, jit": (_mode(device, lambda f: jax.jit(value_and_vjp(f)), sj.sigmoid), DTYPES, None),
+        "sigmoid_jvp, jvp": (_mode(device, _forward_mode, sj.sigmoid_jvp), DTYPES, None),
+        "sigmoid_jvp, jit": (_mode(device, lambda f: jax.jit(value_and_vjp(f)), sj.sigmoid_jvp), DTYPES, None),
+        "swap_sigmoid, jit": (_mode(device, lambda f: jax.jit(value_and_vjp(f)), swap), DTYPES, None),
+        "tanh": (_mode(device, value_and_vjp, sj.tanh, jnp.tanh), DTYPES, None),
+        "tanh, jit": (_mode(device, jitted, sj.tanh, jnp.tanh), DTYPES, None),
+        "tanh, jvp": (_mode(device, _forward_mode, sj.tanh, jnp.tanh), DTYPES, None),
+        "tanh, reused, jit": (_mode(device, lambda f: jax.jit(_reused(f)), sj.tanh, jnp.tanh), DTYPES, None),
+        "swap, jit": (_mode(device, jitted, sj.swap(gated_tanh_and_carry), gated_tanh_and_carry), DTYPES, None),
+    }

@@ -42,7 +42,7 @@ def speed_ratio(results: dict[str, Any], path: Path) -> Path:
     ax.set_title("Speed against the built-in sigmoid (lower is faster)")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def memory_bars(results: dict[str, Any], path: Path) -> Path:
@@ -66,7 +66,7 @@ def memory_bars(results: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("MiB kept for backward")
     ax.set_title("Memory kept by an 8-layer MLP training step")
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def models_memory(results: dict[str, Any], path: Path) -> Path:
@@ -88,7 +88,7 @@ def models_memory(results: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("MiB of XLA temp memory, jit(grad(loss))")
     ax.set_title("Models under jit: temp memory, built-in against swapped")
     ax.legend(fontsize=8, loc="lower right")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -116,7 +116,7 @@ def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
         line[0].set_ylabel("temp memory / built-in's", fontsize=8)
     axes[0][0].legend(fontsize=6)
     fig.suptitle("Memory against step time (lower left is better)", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def sigmoid_curves(xs, y, dy, path: Path) -> Path:
@@ -131,10 +131,11 @@ def sigmoid_curves(xs, y, dy, path: Path) -> Path:
     ax.set_title("The sigmoid and its derivative, from sigact's forward and backward")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` as a PNG (its folder made if need be), close it, and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -146,7 +147,7 @@ def _save(fig, path: Path) -> Path:
 def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
     """The report's figures in ``directory``: speed_ratio.png, memory.png, sigmoid.png, and models.png
     when JAX's models under jit were measured."""
-    from sigact.report import curve_data
+    from sigact.tools.report import curve_data
 
     directory = Path(directory)
     paths = []
