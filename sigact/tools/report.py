@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sigact
-from sigact._audit_report import human_bytes
+from sigact._saved import human_bytes
 from sigact._timing import keep_freed_memory
 from sigact.tools import backend
 from sigact.tools.backend import Backend
