@@ -1,13 +1,12 @@
 """The sigmoid's derivative from its output alone, σ′ = y(1 − y), in each evaluation order the built-in uses.
 
-:func:`sigmoid_grad` is the eager backward, :func:`compiled_sigmoid_grad` the backward under
-``torch.compile``, :func:`sigmoid_jvp` forward mode. Each path below rounds as one of the built-in's
+:func:`sigmoid_grad` is the eager backward; the backward under ``torch.compile`` is in ``_compile_op.py``,
+forward mode in ``_forward_mode.py``. Each path below rounds as one of the built-in's
 kernels does; which kernel depends on the dtype, the device, the layouts and the compile backend.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from types import ModuleType
 
@@ -266,61 +265,3 @@ def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.
     inverse = sorted(range(len(shape)), key=outermost_first.__getitem__)
     real, imag = (part.permute(outermost_first).contiguous().permute(inverse) for part in (real, imag))
     return torch.complex(real, imag)
-
-
-# -- compiled -----------------------------------------------------------------------------------
-
-
-def compiled_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    """The same derivative in the order the built-in takes under ``torch.compile``.
-
-    Which order that is depends on the backend. ``inductor`` decomposes ``aten::sigmoid_backward``
-    (``torch._decomp``) into ``grad · (y · (1 − y))``, computed in float32 for float16 and
-    bfloat16 and rounded once, and compiles that; ``aot_eager`` and ``eager`` run the eager kernel.
-    Dynamo traces a Function's backward before the backend is known, so this is an operator,
-    ``sigact::sigmoid_grad``, whose body runs later: while AOTAutograd traces it, it reads the
-    decomposition table the backend gave and takes the decomposed order where the built-in's
-    backward is decomposed, :func:`sigmoid_grad`'s otherwise.
-    """
-    return torch.ops.sigact.sigmoid_grad(grad, y)
-
-
-def _decomposed_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    dtype = torch.promote_types(grad.dtype, y.dtype)
-    if dtype in (torch.float16, torch.bfloat16):
-        return _decomposed_sigmoid_grad(grad.float(), y.float()).to(dtype)
-    return grad * (y * (1 - y)).conj_physical()
-
-
-def _builtin_backward_is_decomposed() -> bool:
-    from torch.fx.experimental import proxy_tensor
-
-    tracer = proxy_tensor.get_proxy_mode()
-    table = getattr(tracer, "decomposition_table", None)
-    if not table:
-        # Where the tracer does not carry it, the table is a module global: a dict on torch 2.10, a
-        # ContextVar on 2.12.
-        table = getattr(proxy_tensor, "CURRENT_DECOMPOSITION_TABLE", {})
-        if isinstance(table, contextvars.ContextVar):
-            table = table.get({})
-    return torch.ops.aten.sigmoid_backward.default in table
-
-
-def _backend_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    if _builtin_backward_is_decomposed():
-        return _decomposed_sigmoid_grad(grad, y)
-    return sigmoid_grad(grad, y)
-
-
-_LIBRARY = torch.library.Library("sigact", "DEF")
-_LIBRARY.define("sigmoid_grad(Tensor grad, Tensor y) -> Tensor")
-# CompositeImplicitAutograd: no kernel of its own; tracing and autograd go through the body.
-_LIBRARY.impl("sigmoid_grad", _backend_sigmoid_grad, "CompositeImplicitAutograd")
-
-
-def sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:
-    # Forward mode is the backward formula read as J·t. For complex inputs the Jacobian is
-    # σ′ itself, not its conjugate, hence the two conjugations (exact, so no rounding changes).
-    if tangent.is_complex():
-        return sigmoid_grad(tangent.conj(), y).conj()
-    return sigmoid_grad(tangent, y)
