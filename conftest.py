@@ -10,6 +10,6 @@ if "xla_force_host_platform_device_count" not in _flags:
 # Scripts that tests start in subprocesses (under torchrun, under TRITON_INTERPRET=1); no doctests.
 collect_ignore = ["tests/distributed_worker.py", "tests/triton_interpreted.py"]
 if importlib.util.find_spec("torch") is None:
-    collect_ignore.append("sigact/torch")
+    collect_ignore += ["sigact/torch", "sigact/tools/torch_backend.py"]
 if importlib.util.find_spec("jax") is None:
-    collect_ignore.append("sigact/jax")
+    collect_ignore += ["sigact/jax", "sigact/tools/jax_backend.py", "sigact/tools/jax_models.py"]

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 import sigact.torch as st
-from sigact import plots
-from sigact.torch._measure import curves
+from sigact.tools import plots
+from sigact.tools.machine import machine
+from sigact.tools.torch_backend import curves
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
@@ -84,7 +85,7 @@ def tanh_saturation_table() -> dict[str, dict[str, float]]:
 
 
 def saturation_figure(table, path: Path) -> Path:
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     x = torch.arange(0, 24, STEP, dtype=torch.float64)
     ax.plot(x, torch.exp(-x) / (1 + torch.exp(-x)) ** 2, color="black", lw=2, label="true σ′(x)")
@@ -99,11 +100,11 @@ def saturation_figure(table, path: Path) -> Path:
     ax.set_title("Output-only gradients reach exactly 0 where σ(x) rounds to 1")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
-    return plots._save(fig, path)
+    return plots.save(fig, path)
 
 
 def main() -> int:
-    from sigact import report
+    from sigact.tools import report
 
     table = saturation_table()
     print("first x where the gradient is exactly 0")
@@ -118,7 +119,7 @@ def main() -> int:
     xs = np.linspace(-8, 8, 401)
     plots.sigmoid_curves(xs, *curves(xs), FIGURES / "sigmoid.png")
     saturation_figure(table, FIGURES / "saturation.png")
-    results = {"machine": report.machine()}
+    results = {"machine": machine()}
     for fw in report.FRAMEWORKS:
         module, version, _ = report.load(fw)
         results[fw.key] = {"installed": True, "version": version, "memory_detail": module.memory()}

@@ -9,7 +9,7 @@ The frameworks live in their own modules, and importing this package imports nei
 Both ``audit`` functions return a :class:`SavedReport` of :class:`SavedEntry` rows.
 """
 
-from sigact._audit_report import SavedEntry, SavedReport
+from sigact._saved import SavedEntry, SavedReport
 
 __version__ = "0.1.0"
 

@@ -88,9 +88,9 @@ def _check_output_file(path: Path, flag: str, error) -> None:
 
 
 def verify(args: argparse.Namespace, error) -> int:
-    from sigact import verify as ver
-    from sigact._parity import DTYPES
-    from sigact._progress import Progress
+    from sigact.tools import verify as ver
+    from sigact.tools.parity import DTYPES
+    from sigact.tools.progress import Progress
 
     if args.json is not None:
         _check_output_file(args.json, "--json", error)
@@ -99,7 +99,7 @@ def verify(args: argparse.Namespace, error) -> int:
     frameworks = list(ver.FRAMEWORKS) if args.framework == "all" else [args.framework]
     planned = ver.plan(frameworks, args.device, args.dtype or DTYPES, args.mode)
     if args.mode:
-        known = {name for fw in frameworks if (m := ver._load(fw)[0])
+        known = {name for fw in frameworks if (m := ver.load(fw)[0])
                  for d, missing in m.devices().items() if missing is None for name in m.modes(d)}
         if bad := sorted(set(args.mode) - known):
             # Quoted: several mode names contain a comma ("sigmoid, jit").
@@ -110,7 +110,7 @@ def verify(args: argparse.Namespace, error) -> int:
         why = "; ".join(ver.unavailable_reasons(planned))
         if args.device in ("cuda", "gpu"):
             error(f"--device {args.device}: no installed framework can run on it here ({why})")
-        reachable = [d for fw in frameworks if (m := ver._load(fw)[0])
+        reachable = [d for fw in frameworks if (m := ver.load(fw)[0])
                      for d, missing in m.devices().items() if missing is None and d in ver.DEVICE_NAMES[args.device]]
         error(f"this selection checks no inputs (framework {args.framework}, device {args.device}, dtype "
               f"{' '.join(args.dtype or ['all'])}, mode {' '.join(args.mode or ['all'])}): "
@@ -124,7 +124,7 @@ def verify(args: argparse.Namespace, error) -> int:
 
 
 def report(args: argparse.Namespace, error) -> int:
-    from sigact import report as rep
+    from sigact.tools import report as rep
 
     if args.plot is not None:
         _check_output_dir(args.plot, "--plot", error)
@@ -141,7 +141,7 @@ def report(args: argparse.Namespace, error) -> int:
         rep.write_json(results, args.json)
         print(f"\nJSON written to {args.json}")
     if args.plot is not None:
-        from sigact.plots import report_plots
+        from sigact.tools.plots import report_plots
 
         for path in report_plots(results, args.plot):
             print(f"figure written to {path}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sigact._parity import bits_and_nans, mismatches
+from sigact._bits import bits_and_nans, mismatches
 
 
 def bits(array):

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the two scripts import each other as siblings
 import gpu_check  # noqa: E402
 import gpu_page  # noqa: E402
+import gpu_throughput  # noqa: E402
 
 
 def test_the_gpu_section_of_the_benchmarks_page_is_rendered_from_the_results_files():
@@ -28,7 +29,7 @@ def test_with_no_results_the_section_says_no_gpu_has_run_it_and_shows_the_comman
 def test_throughput_counts_bytes_read_and_written_and_ratios_per_round():
     # float32, 2^20 elements (4 MiB a tensor): a copy moves 2 tensors, a backward 3.
     times = {"copy": [0.004, 0.002, 0.003], "built-in": [0.004, 0.004, 0.008], "triton": [0.004, 0.003, 0.004]}
-    row = gpu_check.throughput_row("float32", 20, 4, times, bitwise=True)
+    row = gpu_throughput.throughput_row("float32", 20, 4, times, bitwise=True)
     mib = 4 * 2**20
     assert row["ms"] == {"copy": 0.003, "built-in": 0.004, "triton": 0.004}
     assert row["gb_per_s"]["copy"] == round(2 * mib / 3e-6 / 1e9, 1)
@@ -47,7 +48,7 @@ MACHINE = {"gpu": "Test GPU", "compute_capability": "9.0", "gpu_memory_gib": 10.
 
 
 def test_a_results_file_is_rendered_with_its_machine_steps_and_throughput(tmp_path):
-    row = gpu_check.throughput_row("bfloat16", 24, 2, {"copy": [0.02], "built-in": [0.04], "triton": [0.03]}, True)
+    row = gpu_throughput.throughput_row("bfloat16", 24, 2, {"copy": [0.02], "built-in": [0.04], "triton": [0.03]}, True)
     run = {
         "command": "make gpu-check", "seconds": 200.0, "passed": False, "machine": MACHINE,
         "steps": {"verify_torch": {"status": "passed", "inputs": 1000, "modes": ["sigmoid", "sigmoid, no Triton"],
@@ -174,13 +175,13 @@ def test_the_throughput_code_runs_under_the_interpreter_on_the_cpu_with_a_wall_c
     pytest.importorskip("torch")
     pytest.importorskip("triton")
     # Everything of the GPU step but the CUDA events and the device: the kernel under the interpreter.
-    script = (f"import json, sys, time; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import gpu_check\n"
+    script = (f"import json, sys, time; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import gpu_throughput\n"
               "def wall(call, repeats):\n"
               "    start = time.perf_counter()\n"
               "    for _ in range(repeats): call()\n"
               "    return (time.perf_counter() - start) * 1e3 / repeats\n"
-              "gpu_check.DEVICE, gpu_check._time, gpu_check.MAX_REPEATS = 'cpu', wall, 2\n"
-              "print(json.dumps(gpu_check.throughput(sizes=(12,), dtypes=('float32', 'bfloat16'), rounds=3)))\n")
+              "gpu_throughput.DEVICE, gpu_throughput.time_per_call, gpu_throughput.MAX_REPEATS = 'cpu', wall, 2\n"
+              "print(json.dumps(gpu_throughput.throughput(sizes=(12,), dtypes=('float32', 'bfloat16'), rounds=3)))\n")
     env = {**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -197,7 +198,7 @@ def test_gpu_check_throughput_on_cuda_is_bitwise_and_fills_every_figure():
     pytest.importorskip("triton")
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device (CI has none; make gpu-check runs it)")
-    step = gpu_check.throughput(sizes=(20,), dtypes=("float32", "bfloat16"), rounds=3)
+    step = gpu_throughput.throughput(sizes=(20,), dtypes=("float32", "bfloat16"), rounds=3)
     assert step["status"] == "passed" and len(step["rows"]) == 2
     for row in step["rows"]:
         assert row["bitwise"] and all(g > 0 for g in row["gb_per_s"].values())

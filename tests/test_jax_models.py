@@ -10,8 +10,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")  # Keras reads it once, at its fir
 jax = pytest.importorskip("jax")
 pytest.importorskip("flax")
 
-from sigact.jax._measure import temp_bytes  # noqa: E402
-from sigact.jax._report_models import (  # noqa: E402
+from sigact.tools.jax_backend import temp_bytes  # noqa: E402
+from sigact.tools.jax_models import (  # noqa: E402
     compiled_gradients,
     cpu_policies,
     equinox_rnn,

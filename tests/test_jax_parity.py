@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 from jax.test_util import check_grads  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
-from sigact.jax._vjp import value_and_vjp  # noqa: E402
+from sigact.tools.jax_backend import value_and_vjp  # noqa: E402
 from tests.helpers import assert_bitwise  # noqa: E402
 
 DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]

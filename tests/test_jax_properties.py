@@ -12,7 +12,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st_  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
-from sigact.jax._vjp import value_and_vjp  # noqa: E402
+from sigact.tools.jax_backend import value_and_vjp  # noqa: E402
 from tests.helpers import EXTREMES, assert_bitwise  # noqa: E402
 
 DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]

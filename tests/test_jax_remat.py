@@ -10,8 +10,8 @@ import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
 
 import sigact.jax as sj  # noqa: E402
-from sigact._parity import mismatches  # noqa: E402
-from sigact.jax._measure import _program  # noqa: E402
+from sigact._bits import mismatches  # noqa: E402
+from sigact.tools.jax_backend import optimized_hlo  # noqa: E402
 from tests.helpers import assert_trees_bitwise  # noqa: E402
 from tests.test_jax_swap import bare  # noqa: E402
 
@@ -125,7 +125,7 @@ def test_composes_with_swap_both_ways(order):
     alone = sj.remat_scans(sj.swap(gated), "nothing_saveable")
 
     def program(fun):
-        return _program(jax.jit(jax.grad(fun)).lower(*args).compile().as_text())
+        return optimized_hlo(jax.jit(jax.grad(fun)).lower(*args).compile().as_text())
 
     assert program(both) == program(alone)
 
@@ -165,7 +165,7 @@ def test_python_scalars_pytrees_and_keywords_pass_as_given():
 
 def test_equinox_cell_in_a_scan():
     pytest.importorskip("equinox")
-    from sigact.jax._report_models import equinox_rnn
+    from sigact.tools.jax_models import equinox_rnn
 
     model = equinox_rnn(batch=2, steps=16, inputs=4, features=8)
     assert_same_gradients(model.loss, sj.remat_scans(model.loss, "nothing_saveable"), model.args, argnums=0)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sigact._audit_report import human_bytes
-from sigact.report import format_duration
+from sigact._saved import human_bytes
+from sigact.tools.report import format_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"

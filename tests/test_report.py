@@ -113,14 +113,15 @@ def test_bad_arguments_get_a_usage_error(args, message):
 def test_torch_memory_rows_read_true_and_a_row_without_requires_grad_fails():
     torch = pytest.importorskip("torch")
     import sigact.torch as st
-    from sigact.report import ONE_ACTIVATION_ELEMENTS, memory_rows_read_true
-    from sigact.torch import _measure
+    from sigact.tools import torch_backend
+    from sigact.tools.report import ONE_ACTIVATION_ELEMENTS, memory_rows_read_true
 
-    memory = _measure.memory(quick=True)
+    memory = torch_backend.memory(quick=True)
     assert memory_rows_read_true(memory), memory
     # The mistake the check exists for: the input forgot requires_grad, so nothing is saved.
     x = torch.randn(ONE_ACTIVATION_ELEMENTS)
-    broken = {**memory, "activation": {name: st.audit(fn, x).total_bytes for name, fn in _measure.ACTIVATIONS.items()}}
+    broken = {**memory,
+              "activation": {name: st.audit(fn, x).total_bytes for name, fn in torch_backend.ACTIVATIONS.items()}}
     assert set(broken["activation"].values()) == {0}
     assert not memory_rows_read_true(broken)
 
@@ -128,12 +129,13 @@ def test_torch_memory_rows_read_true_and_a_row_without_requires_grad_fails():
 def test_a_jax_activation_row_measured_at_2_18_under_a_2_20_label_fails():
     jnp = pytest.importorskip("jax.numpy")
     import sigact.jax as sj
-    from sigact.jax import _measure
-    from sigact.report import memory_rows_read_true
+    from sigact.tools import jax_backend
+    from sigact.tools.report import memory_rows_read_true
 
-    memory = _measure.memory(quick=True)
+    memory = jax_backend.memory(quick=True)
     assert memory_rows_read_true(memory), memory
     x = jnp.ones(2**18)
-    small = {**memory, "activation": {name: sj.audit(fn, x).total_bytes for name, fn in _measure.ACTIVATIONS.items()}}
+    small = {**memory,
+             "activation": {name: sj.audit(fn, x).total_bytes for name, fn in jax_backend.ACTIVATIONS.items()}}
     assert all(v > 0 for v in small["activation"].values())  # plausible numbers, a quarter too small
     assert not memory_rows_read_true(small)

@@ -1,4 +1,4 @@
-"""`sigact verify` and its engine, sigact._parity: exhaustive 16-bit parity for both frameworks, a chunk
+"""`sigact verify` and its engine, sigact.tools.parity: exhaustive 16-bit parity for both frameworks, a chunk
 of the float32 sweep, and proof that it fails when sigact is wrong."""
 
 import itertools
@@ -9,23 +9,23 @@ import sys
 import numpy as np
 import pytest
 
-from sigact import _parity
-from sigact._parity import Outcome, Row, check, edges, input_chunks, mismatches, run_mode, upstream_gradients
 from sigact.cli import main
+from sigact.tools import parity
+from sigact.tools.parity import Outcome, Row, check, edges, input_chunks, mismatches, run_mode, upstream_gradients
 
 HALF = ["float16", "bfloat16"]
 
 
 def torch_modes():
     pytest.importorskip("torch")
-    from sigact.torch._verify import modes
+    from sigact.tools.torch_backend import modes
 
     return modes("cpu")
 
 
 def jax_modes():
     pytest.importorskip("jax")
-    from sigact.jax._verify import modes
+    from sigact.tools.jax_backend import modes
 
     return modes("cpu")
 
@@ -42,14 +42,14 @@ def test_edges_hold_zeros_subnormals_infinities_and_nans():
 def test_16_bit_inputs_are_every_pattern_with_several_gradients_each():
     (patterns,) = input_chunks("bfloat16")
     assert np.array_equal(np.unique(patterns), np.arange(2**16))
-    assert patterns.size == _parity.count("bfloat16", full=False) == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
+    assert patterns.size == parity.count("bfloat16", full=False) == 2**16 * parity.GRADIENTS_PER_16_BIT_PATTERN
 
 
 def test_full_float32_sweep_covers_every_pattern_once_in_chunks():
     chunks = input_chunks("float32", full=True)
     first, second = next(chunks), next(chunks)
-    assert first[0] == 0 and first[-1] == _parity.CHUNK - 1 and second[0] == _parity.CHUNK
-    assert _parity.count("float32", full=True) == 2**32 == _parity.CHUNK * 256
+    assert first[0] == 0 and first[-1] == parity.CHUNK - 1 and second[0] == parity.CHUNK
+    assert parity.count("float32", full=True) == 2**32 == parity.CHUNK * 256
 
 
 def test_upstream_gradients_mix_normal_one_near_overflow_and_near_subnormal():
@@ -121,7 +121,7 @@ def test_a_row_that_could_not_run_never_passes():
                                   "sigmoid, strided gradient"])
 def test_torch_every_16_bit_input_is_bitwise_equal(mode, dtype):
     row = run_mode(Row("torch", "cpu", dtype, mode), torch_modes()[mode][0])
-    assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
+    assert row.inputs == 2**16 * parity.GRADIENTS_PER_16_BIT_PATTERN
     assert row.passed and row.known_differences == 0, row.first_mismatch
 
 
@@ -141,7 +141,7 @@ def test_torch_layout_rows_are_bitwise_equal_with_no_known_tail(mode, dtype):
                                   "swap, jit"])
 def test_jax_every_16_bit_input_is_bitwise_equal(mode, dtype):
     row = run_mode(Row("jax", "cpu", dtype, mode), jax_modes()[mode][0])
-    assert row.inputs == 2**16 * _parity.GRADIENTS_PER_16_BIT_PATTERN
+    assert row.inputs == 2**16 * parity.GRADIENTS_PER_16_BIT_PATTERN
     assert row.passed, row.first_mismatch
 
 
@@ -149,11 +149,11 @@ def test_jax_every_16_bit_input_is_bitwise_equal(mode, dtype):
 @pytest.mark.parametrize("framework,mode", [("torch", "sigmoid"), ("jax", "sigmoid, jit")])
 def test_a_chunk_of_the_full_float32_sweep_is_bitwise_equal(framework, mode):
     modes = torch_modes() if framework == "torch" else jax_modes()
-    last = 2**32 // _parity.CHUNK - 1
+    last = 2**32 // parity.CHUNK - 1
     patterns = next(itertools.islice(input_chunks("float32", full=True), last, None))
     row = Row(framework, "cpu", "float32", mode)
     check(row, modes[mode][0](patterns, upstream_gradients("float32", patterns.size, last), "float32"), 0)
-    assert row.inputs == _parity.CHUNK and row.passed, row.first_mismatch
+    assert row.inputs == parity.CHUNK and row.passed, row.first_mismatch
 
 
 # -- it must be able to fail ------------------------------------------------------------------------
@@ -192,8 +192,7 @@ def test_verify_exits_1_on_a_forward_one_bit_off(monkeypatch, capsys):
 
 def test_the_jax_engine_counts_a_forward_one_bit_off():
     jax = pytest.importorskip("jax")
-    from sigact.jax._verify import _mode
-    from sigact.jax._vjp import value_and_vjp
+    from sigact.tools.jax_backend import _mode, value_and_vjp
 
     def off(x):
         y = jax.nn.sigmoid(x)
@@ -254,8 +253,7 @@ def test_verify_exits_1_on_a_tanh_one_bit_off(monkeypatch, capsys):
 
 def test_the_jax_engine_counts_a_conjugated_complex_backward():
     jax = pytest.importorskip("jax")
-    from sigact.jax._verify import _mode
-    from sigact.jax._vjp import value_and_vjp
+    from sigact.tools.jax_backend import _mode, value_and_vjp
 
     @jax.custom_vjp
     def conjugated(x):
@@ -323,7 +321,7 @@ def test_the_exit_code_fails_when_one_row_of_several_fails(monkeypatch, capsys):
 
 
 def test_an_unavailable_row_is_listed_but_does_not_make_the_run_pass():
-    from sigact import verify as ver
+    from sigact.tools import verify as ver
 
     missing = Row("torch", "cuda", "-", "-", available=False, note="not available: no GPU")
     assert not ver.passed([missing])
@@ -346,7 +344,7 @@ def test_an_unavailable_row_is_listed_but_does_not_make_the_run_pass():
     (["report", "--plot", "/proc/sigact-figures"], "cannot write"),
 ])
 def test_usage_errors_exit_2_before_any_work(args, message, capsys, tmp_path, monkeypatch):
-    from sigact import report, verify
+    from sigact.tools import report, verify
 
     def no_work(*args, **kwargs):
         raise AssertionError("ran before refusing its arguments")
@@ -426,16 +424,16 @@ def test_the_full_float32_sweep_yields_every_pattern_exactly_once_in_order():
     # A chunk skipped or repeated anywhere in the middle would pass the first-and-last-chunk tests above.
     start = 0
     for patterns in input_chunks("float32", full=True):
-        assert patterns.dtype == np.uint32 and patterns.size == _parity.CHUNK
-        assert int(patterns[0]) == start and int(patterns[-1]) == start + _parity.CHUNK - 1
-        series = _parity.CHUNK * start + _parity.CHUNK * (_parity.CHUNK - 1) // 2  # start + (start+1) + ...
+        assert patterns.dtype == np.uint32 and patterns.size == parity.CHUNK
+        assert int(patterns[0]) == start and int(patterns[-1]) == start + parity.CHUNK - 1
+        series = parity.CHUNK * start + parity.CHUNK * (parity.CHUNK - 1) // 2  # start + (start+1) + ...
         assert int(patterns.sum(dtype=np.uint64)) == series
-        start += _parity.CHUNK
+        start += parity.CHUNK
     assert start == 2**32
 
 
 def test_the_summary_line_does_not_say_no_mismatches_bare_when_known_differences_were_found():
-    from sigact.verify import format_rows
+    from sigact.tools.verify import format_rows
 
     clean = Row("torch", "cpu", "complex64", "sigmoid", inputs=10)
     known = Row("torch", "cpu", "complex128", "sigmoid", inputs=10, known_differences=8)
@@ -449,7 +447,7 @@ def test_the_jax_gpu_reason_keeps_the_whole_first_line_of_jaxs_error(monkeypatch
     pytest.importorskip("jax")
     import jax
 
-    from sigact.jax import _verify
+    from sigact.tools import jax_backend
 
     first = ("Unknown backend: 'gpu' requested, but no platforms that are instances of gpu are present. "
              "Platforms present are: cpu")
@@ -458,4 +456,4 @@ def test_the_jax_gpu_reason_keeps_the_whole_first_line_of_jaxs_error(monkeypatch
         raise RuntimeError(first + "\nsecond line")
 
     monkeypatch.setattr(jax, "devices", no_gpu)
-    assert _verify.devices()["gpu"] == f"no JAX GPU backend ({first})"
+    assert jax_backend.devices()["gpu"] == f"no JAX GPU backend ({first})"

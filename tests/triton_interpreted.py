@@ -14,7 +14,7 @@ import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
 from triton.runtime import interpreter  # noqa: E402
 
-from sigact._parity import mismatches  # noqa: E402
+from sigact._bits import mismatches  # noqa: E402
 from sigact.torch import _triton  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def cuda_rule(grad, y):
 
 
 def same(a, b):
-    """Bit for bit (+0 and -0 differ), NaN matching NaN whatever its payload: sigact._parity's rule."""
+    """Bit for bit (+0 and -0 differ), NaN matching NaN whatever its payload: sigact._bits's rule."""
     return a.dtype == b.dtype and a.shape == b.shape and mismatches(a, b).size == 0
 
 

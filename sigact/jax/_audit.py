@@ -9,7 +9,7 @@ import jax
 import numpy as np
 from jax.extend import core
 
-from sigact._audit_report import SavedEntry, SavedReport
+from sigact._saved import SavedEntry, SavedReport
 
 
 def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
@@ -17,7 +17,7 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
 
     This is the machinery behind ``jax.ad_checkpoint.print_saved_residuals``: trace
     ``jax.vjp(fn, *args)`` to a jaxpr and read which values the VJP closure holds. Each one becomes
-    a :class:`~sigact._audit_report.SavedEntry` with origin ``"argument"``, ``"output"`` (also returned by
+    a :class:`sigact.SavedEntry` with origin ``"argument"``, ``"output"`` (also returned by
     ``fn``), ``"intermediate"`` or ``"constant"`` (a closed-over array or literal). A value kept
     twice is one variable in the jaxpr and is counted once. These are the op-by-op residuals; under
     ``jit``, XLA decides again what to keep (see ``Compiled.memory_analysis()``).

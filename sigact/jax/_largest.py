@@ -9,7 +9,7 @@ from typing import Any
 
 import jax
 
-from sigact._audit_report import human_bytes
+from sigact._saved import human_bytes
 from sigact.jax._plan import DEFAULT_POLICIES, Policy, candidates, memory
 from sigact.jax._remat import policy_name
 

@@ -16,8 +16,7 @@ import jax
 import jax.numpy as jnp
 
 import sigact
-from sigact._parity import mismatches
-from sigact._progress import Progress
+from sigact._bits import mismatches
 from sigact._timing import interleaved_medians, perf_counter_timer
 from sigact.jax._plan_table import Plan, PlanRow, pareto_front
 from sigact.jax._remat import policy_name, remat_scans, resolve_policy
@@ -68,9 +67,9 @@ def check_differentiable(fun: Callable[..., Any], args: Sequence[Any], argnums: 
 
 
 def _program_hash(compiled: jax.stages.Compiled) -> str:
-    from sigact.jax._measure import _program  # _measure imports sigact.jax; here is after it
+    from sigact.tools.jax_backend import optimized_hlo  # tooling: loaded when a plan is made, not on import
 
-    return hashlib.sha256("\n".join(_program(compiled.as_text() or "")).encode()).hexdigest()
+    return hashlib.sha256("\n".join(optimized_hlo(compiled.as_text() or "")).encode()).hexdigest()
 
 
 def memory(compiled: jax.stages.Compiled) -> tuple[int | None, int | None, int | None]:
@@ -162,6 +161,8 @@ def plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
 
         ``print(p)`` shows the table, sorted by temp memory, and the advice.
     """
+    from sigact.tools.progress import Progress  # tooling: loaded when a plan is made, not on import
+
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds is a number of timing rounds, at least 1, got {rounds!r}")
     functions = candidates(fun, policies)
@@ -215,7 +216,7 @@ def plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
 
 def environment() -> dict[str, Any]:
     """The machine, the device and the versions a plan was measured with."""
-    from sigact.report import machine
+    from sigact.tools.machine import machine
 
     device = jax.devices()[0]
     return {"machine": machine(), "backend": jax.default_backend(),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sigact._audit_report import human_bytes
+from sigact._saved import human_bytes
 
 NOT_MEASURED = "not measured"
 
@@ -199,9 +199,9 @@ class Plan:
             RuntimeError: if matplotlib is not installed (with the command that installs it).
             ValueError: if the backend measured no temp memory.
         """
-        from sigact.plots import _pyplot
+        from sigact.tools.plots import pyplot
 
-        plt = _pyplot()  # type: ignore[no-untyped-call]  # sigact.plots is not annotated
+        plt = pyplot()  # type: ignore[no-untyped-call]  # sigact.tools.plots is not annotated
         rows = [r for r in self.rows if r.same_as is None]
         if any(r.temp_bytes is None for r in rows):
             raise ValueError("this backend does not report temp memory (memory_analysis): nothing to plot")

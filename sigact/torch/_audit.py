@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_leaves
 
-from sigact._audit_report import SavedEntry, SavedReport
+from sigact._saved import SavedEntry, SavedReport
 
 
 def _storages(tree: Any) -> set[int]:
@@ -25,7 +25,7 @@ def _is_parameter(tensor: Tensor) -> bool:
 def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     """Run ``fn(*args, **kwargs)`` once and report every tensor autograd saves for backward.
 
-    Each saved tensor becomes a :class:`~sigact._audit_report.SavedEntry` with its shape, dtype, bytes
+    Each saved tensor becomes a :class:`sigact.SavedEntry` with its shape, dtype, bytes
     and origin: ``"argument"`` (shares memory with an input), ``"parameter"`` (a leaf that requires
     grad, or a view of one, or a buffer of ``fn`` when ``fn`` is a module), ``"output"`` (shares
     memory with what ``fn`` returns) or ``"intermediate"``. Tensors that share memory are counted once in

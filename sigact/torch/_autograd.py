@@ -13,7 +13,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sigact.torch._backward import compiled_sigmoid_grad, sigmoid_grad, sigmoid_jvp
+from sigact.torch._backward import sigmoid_grad
+from sigact.torch._compile_op import compiled_sigmoid_grad
+from sigact.torch._forward_mode import sigmoid_jvp
 
 
 class _SigmoidForward(torch.autograd.Function):

@@ -1,7 +1,7 @@
 """The sigmoid's derivative from its output alone, σ′ = y(1 − y), in each evaluation order the built-in uses.
 
-:func:`sigmoid_grad` is the eager backward, :func:`compiled_sigmoid_grad` the backward under
-``torch.compile``, :func:`sigmoid_jvp` forward mode. Each path below rounds as one of the built-in's
+:func:`sigmoid_grad` is the eager backward; the backward under ``torch.compile`` is in ``_compile_op.py``,
+forward mode in ``_forward_mode.py``. Each path below rounds as one of the built-in's
 kernels does; which kernel depends on the dtype, the device, the layouts and the compile backend.
 """
 
@@ -13,7 +13,7 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
-from sigact.torch._private import decomposition_table, functorch
+from sigact.torch._private import functorch
 
 # `sigact verify` turns this off to check, on CUDA, the tensor-op path the kernel replaces.
 TRITON_ENABLED = True
@@ -231,53 +231,3 @@ def _complex_grad_fused(grad: Tensor, y: Tensor, order: list[int], shape: torch.
     inverse = sorted(range(len(shape)), key=outermost_first.__getitem__)
     real, imag = (part.permute(outermost_first).contiguous().permute(inverse) for part in (real, imag))
     return torch.complex(real, imag)
-
-
-# -- compiled -----------------------------------------------------------------------------------
-
-
-def compiled_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    """The same derivative in the order the built-in takes under ``torch.compile``.
-
-    Which order that is depends on the backend. ``inductor`` decomposes ``aten::sigmoid_backward``
-    (``torch._decomp``) into ``grad · (y · (1 − y))``, computed in float32 for float16 and
-    bfloat16 and rounded once, and compiles that; ``aot_eager`` and ``eager`` run the eager kernel.
-    Dynamo traces a Function's backward before the backend is known, so this is an operator,
-    ``sigact::sigmoid_grad``, whose body runs later: while AOTAutograd traces it, it reads the
-    decomposition table the backend gave and takes the decomposed order where the built-in's
-    backward is decomposed, :func:`sigmoid_grad`'s otherwise.
-    """
-    return torch.ops.sigact.sigmoid_grad(grad, y)
-
-
-def _decomposed_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    dtype = torch.promote_types(grad.dtype, y.dtype)
-    if dtype in (torch.float16, torch.bfloat16):
-        return _decomposed_sigmoid_grad(grad.float(), y.float()).to(dtype)
-    return grad * (y * (1 - y)).conj_physical()
-
-
-def _builtin_backward_is_decomposed() -> bool:
-    table = decomposition_table()
-    # Where this torch keeps the table nowhere sigact knows: inductor's order, torch.compile's default.
-    return table is None or torch.ops.aten.sigmoid_backward.default in table
-
-
-def _backend_sigmoid_grad(grad: Tensor, y: Tensor) -> Tensor:
-    if _builtin_backward_is_decomposed():
-        return _decomposed_sigmoid_grad(grad, y)
-    return sigmoid_grad(grad, y)
-
-
-_LIBRARY = torch.library.Library("sigact", "DEF")
-_LIBRARY.define("sigmoid_grad(Tensor grad, Tensor y) -> Tensor")
-# CompositeImplicitAutograd: no kernel of its own; tracing and autograd go through the body.
-_LIBRARY.impl("sigmoid_grad", _backend_sigmoid_grad, "CompositeImplicitAutograd")
-
-
-def sigmoid_jvp(tangent: Tensor, y: Tensor) -> Tensor:
-    # Forward mode is the backward formula read as J·t. For complex inputs the Jacobian is
-    # σ′ itself, not its conjugate, hence the two conjugations (exact, so no rounding changes).
-    if tangent.is_complex():
-        return sigmoid_grad(tangent.conj(), y).conj()
-    return sigmoid_grad(tangent, y)

@@ -8,7 +8,7 @@ from typing import Any
 COLOURS = {"builtin": "#4c72b0", "sigact": "#dd8452", "naive": "#8c8c8c"}
 
 
-def _pyplot():
+def pyplot():
     try:
         import matplotlib
     except ImportError as error:
@@ -21,7 +21,7 @@ def _pyplot():
 
 def speed_ratio(results: dict[str, Any], path: Path) -> Path:
     """sigact's and the naive composite's time over the built-in's, against the number of elements."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     series = [(key, execution, dtype) for key in ("torch", "jax")
               for execution, dtype in dict.fromkeys((r["execution"], r.get("dtype", "float32"))
@@ -42,12 +42,12 @@ def speed_ratio(results: dict[str, Any], path: Path) -> Path:
     ax.set_title("Speed against the built-in sigmoid (lower is faster)")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def memory_bars(results: dict[str, Any], path: Path) -> Path:
     """Bytes kept for backward by an 8-layer MLP step, built-in against sigact against naive."""
-    plt = _pyplot()
+    plt = pyplot()
     groups = []
     for key, label in (("torch", "PyTorch (saved tensors)"), ("jax", "JAX (op-by-op residuals)"),
                        ("jax", "JAX (XLA temp under jit)")):
@@ -66,12 +66,12 @@ def memory_bars(results: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("MiB kept for backward")
     ax.set_title("Memory kept by an 8-layer MLP training step")
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def models_memory(results: dict[str, Any], path: Path) -> Path:
     """XLA temp memory of each model's jitted gradient, built-in against each swap, with the ratio."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = results["jax"]["models"]
     fig, ax = plt.subplots(figsize=(7, 1.2 + 1.1 * len(rows)))
     ys = range(len(rows))
@@ -88,13 +88,13 @@ def models_memory(results: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("MiB of XLA temp memory, jit(grad(loss))")
     ax.set_title("Models under jit: temp memory, built-in against swapped")
     ax.legend(fontsize=8, loc="lower right")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
     """Memory against step time, one point per configuration (built-in or swap, with or without a
     remat policy), both relative to the built-in without remat; one panel per model."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(dict.fromkeys(r["model"] for r in rows))
     columns = min(3, len(names))
     lines = -(-len(names) // columns)
@@ -116,12 +116,12 @@ def tradeoff(rows: list[dict[str, Any]], path: Path) -> Path:
         line[0].set_ylabel("temp memory / built-in's", fontsize=8)
     axes[0][0].legend(fontsize=6)
     fig.suptitle("Memory against step time (lower left is better)", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def sigmoid_curves(xs, y, dy, path: Path) -> Path:
     """σ(x) and σ′(x) = σ(x)(1 − σ(x)), as computed by sigact."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.plot(xs, y, label="σ(x)", color=COLOURS["builtin"])
     ax.plot(xs, dy, label="σ′(x) = σ(x)(1 − σ(x))", color=COLOURS["sigact"])
@@ -131,22 +131,23 @@ def sigmoid_curves(xs, y, dy, path: Path) -> Path:
     ax.set_title("The sigmoid and its derivative, from sigact's forward and backward")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` as a PNG (its folder made if need be), close it, and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def report_plots(results: dict[str, Any], directory: Path) -> list[Path]:
     """The report's figures in ``directory``: speed_ratio.png, memory.png, sigmoid.png, and models.png
     when JAX's models under jit were measured."""
-    from sigact.report import curve_data
+    from sigact.tools.report import curve_data
 
     directory = Path(directory)
     paths = []

@@ -1,8 +1,9 @@
 """The parity engine behind ``sigact verify``, the report's correctness checks and the tests.
 
 Framework-neutral and NumPy-only: it chooses the inputs (as bit patterns) and the upstream
-gradients, and compares results bit for bit. A framework module turns patterns into its own arrays,
-runs the built-in and sigact, and hands back bits (see :class:`Outcome`).
+gradients, and compares results bit for bit (:mod:`sigact._bits`). A backend
+(:mod:`sigact.tools.backend`) turns patterns into its own arrays, runs the built-in and sigact, and
+hands back the results (see :class:`Outcome`).
 
 Inputs, per dtype:
 
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from sigact._bits import bits_and_nans, mismatches
 
 REAL_DTYPES = ("float16", "bfloat16", "float32", "float64")
 COMPLEX_DTYPES = ("complex64", "complex128")
@@ -121,38 +124,6 @@ def _gradient_draw(dtype: str, n: int) -> np.ndarray:
 
 
 # -- bits -------------------------------------------------------------------------------------
-
-
-def bits_and_nans(array: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The raw bits of a torch tensor or a JAX or NumPy array (complex: shape (..., 2)), and where
-    its NaNs are."""
-    if hasattr(array, "detach"):  # torch
-        import torch
-
-        t = array.detach().cpu()
-        t = torch.view_as_real(t) if t.is_complex() else t
-        nans = t.isnan().numpy() if t.is_floating_point() else np.zeros(t.shape, bool)
-        t = t.contiguous()
-        raw = t.view(torch.int16).numpy().view(np.uint16) if t.dtype == torch.bfloat16 else t.numpy()
-        return raw.view(f"u{raw.dtype.itemsize}") if raw.dtype.kind != "b" else raw.astype(np.uint8), nans
-    a = np.asarray(array)
-    if a.dtype.kind == "c":
-        a = np.stack([a.real, a.imag], axis=-1)
-    with np.errstate(invalid="ignore"):
-        nans = np.isnan(a) if a.dtype.kind in "fV" else np.zeros(a.shape, bool)
-    a = np.ascontiguousarray(a)
-    return (a.view(f"u{a.dtype.itemsize}") if a.dtype.kind != "b" else a.astype(np.uint8)), nans
-
-
-def mismatches(actual: Any, expected: Any) -> np.ndarray:
-    """Flat indices of the elements whose bits differ (NaN against NaN never differs)."""
-    (a, nan_a), (e, nan_e) = bits_and_nans(actual), bits_and_nans(expected)
-    if a.shape != e.shape:
-        raise ValueError(f"shapes differ: {a.shape} against {e.shape}")
-    differ = (a != e) & ~(nan_a & nan_e)
-    if "complex" in str(getattr(actual, "dtype", "")):  # (..., 2): an element differs if a part does
-        differ = differ.any(axis=-1)
-    return np.flatnonzero(differ)
 
 
 KNOWN_ULPS = 4
@@ -265,10 +236,7 @@ def run_mode(row: Row, mode: Mode, *, full: bool = False, sample: int | None = N
 CPU_SAMPLE = 1 << 21
 
 
-def cpu_mode_passes(framework: str, dtype: str, mode: str, sample: int = CPU_SAMPLE) -> bool:
-    """One of ``sigact verify``'s modes, on the CPU, equals the built-in bit for bit: every 16-bit
-    pattern, or ``sample`` float32/float64 inputs with every exponent's edges."""
-    import importlib
-
-    modes = importlib.import_module(f"sigact.{framework}._verify").modes("cpu")
-    return run_mode(Row(framework, "cpu", dtype, mode), modes[mode][0], sample=sample).passed
+def cpu_mode_passes(framework: str, dtype: str, name: str, mode: Mode, sample: int = CPU_SAMPLE) -> bool:
+    """One of ``sigact verify``'s modes, ``name`` run by ``mode``, equals the built-in bit for bit on the CPU:
+    every 16-bit pattern, or ``sample`` float32/float64 inputs with every exponent's edges."""
+    return run_mode(Row(framework, "cpu", dtype, name), mode, sample=sample).passed

@@ -2,32 +2,33 @@
 
 For every installed framework, device and dtype, each mode (the ways sigact is called: functional,
 in place, forward mode, compiled, jitted, swapped) runs the built-in and sigact on the same inputs
-and upstream gradients, and :mod:`sigact._parity` compares the results bit for bit. float16 and
+and upstream gradients, and :mod:`sigact.tools.parity` compares the results bit for bit. float16 and
 bfloat16 are checked on every bit pattern; float32 on all 2^32 with ``--full``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import platform
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sigact._parity import DTYPES, Row, count, run_mode
-from sigact._progress import Progress
+from sigact.tools import backend
+from sigact.tools.backend import Backend
+from sigact.tools.machine import machine, versions
+from sigact.tools.parity import DTYPES, Row, count, run_mode
+from sigact.tools.progress import Progress
 
-FRAMEWORKS = {"torch": "sigact.torch._verify", "jax": "sigact.jax._verify"}
+FRAMEWORKS = tuple(backend.BACKENDS)
 # What --device names, per framework: PyTorch says cuda, JAX says gpu; both mean the GPU.
 DEVICE_NAMES = {"cpu": {"cpu"}, "cuda": {"cuda", "gpu"}, "gpu": {"cuda", "gpu"}, "all": {"cpu", "cuda", "gpu"}}
 
 
-def _load(framework: str) -> tuple[Any, str | None]:
-    try:
-        return importlib.import_module(FRAMEWORKS[framework]), None
-    except ImportError as error:
-        return None, f"not installed ({error})"
+def load(framework: str) -> tuple[Backend | None, str | None]:
+    """The framework's backend, or None and why it is not installed."""
+    module, error = backend.try_load(framework)
+    return module, None if module is not None else f"not installed ({error})"
 
 
 def plan(frameworks: Iterable[str], device: str = "all", dtypes: Iterable[str] = DTYPES,
@@ -37,7 +38,7 @@ def plan(frameworks: Iterable[str], device: str = "all", dtypes: Iterable[str] =
     wanted_modes = set(modes) if modes is not None else None
     planned: list[tuple[Row, Any, int | None]] = []
     for framework in frameworks:
-        module, missing = _load(framework)
+        module, missing = load(framework)
         if module is None:
             planned.append((Row(framework, "-", "-", "-", available=False, note=missing or ""), None, None))
             continue
@@ -110,29 +111,17 @@ def format_rows(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for name in ("sigact", "torch", "triton", "jax", "jaxlib", "numpy"):
-        try:
-            found[name] = importlib.import_module(name).__version__
-        except ImportError:
-            found[name] = None
-    return found
-
-
 def accelerators() -> dict[str, list[str]]:
     """Per installed framework, the GPUs it sees: a report of a mismatch on a GPU must name the GPU."""
     found = {}
     for framework in FRAMEWORKS:
-        module, _ = _load(framework)
+        module, _ = load(framework)
         if module is not None:
             found[framework] = module.accelerators()
     return found
 
 
 def write_json(rows: list[Row], path: Path, full: bool) -> None:
-    from sigact.report import machine
-
     data = {"results": [row.as_json() for row in rows], "full": full, "machine": machine(),
             "accelerators": accelerators(), "python": platform.python_version(), "versions": versions()}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import sigact.jax as sj
-from sigact._parity import mismatches
+from sigact._bits import mismatches
 from sigact._timing import interleaved_medians, perf_counter_timer
-from sigact.jax._measure import temp_bytes
+from sigact.tools.jax_backend import temp_bytes
 
 SWAPS: dict[str, Callable[[Callable], Callable]] = {
     "builtin": lambda loss: loss,

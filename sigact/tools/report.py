@@ -9,64 +9,42 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sigact
-from sigact._audit_report import human_bytes
-from sigact._progress import Progress
+from sigact._saved import human_bytes
 from sigact._timing import keep_freed_memory
+from sigact.tools import backend
+from sigact.tools.backend import Backend
+from sigact.tools.machine import machine
+from sigact.tools.progress import Progress
 
 
 @dataclass(frozen=True)
 class Framework:
-    key: str
+    key: str  # its backend's name in sigact.tools.backend.BACKENDS
     title: str
-    measure_module: str
     executions: tuple[str, ...]  # how speed is timed: eager, under torch.compile, under jax.jit
     builtin: str
     models_module: str | None = None  # whole models under jit, built-in against swapped
 
 
 FRAMEWORKS = (
-    Framework("torch", "PyTorch", "sigact.torch._measure", ("eager", "compile"), "torch.sigmoid"),
-    Framework("jax", "JAX", "sigact.jax._measure", ("jit",), "jax.nn.sigmoid", "sigact.jax._report_models"),
+    Framework("torch", "PyTorch", ("eager", "compile"), "torch.sigmoid"),
+    Framework("jax", "JAX", ("jit",), "jax.nn.sigmoid", "sigact.tools.jax_models"),
 )
 FULL_SIZES = [2**k for k in range(10, 23, 2)]
 QUICK_SIZES = [2**10, 2**16, 2**20]
 COMPILE_SIZES = [2**10, 2**16, 2**22]
 
 
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        memory = None
-    return {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "memory_bytes": memory,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def load(framework: Framework) -> tuple[Any, str | None, str | None]:
-    """The framework's measurement module and version, or why it cannot be loaded."""
-    try:
-        module = importlib.import_module(framework.measure_module)
-    except ImportError as error:
-        return None, None, str(error)
+def load(framework: Framework) -> tuple[Backend | None, str | None, str | None]:
+    """The framework's backend and version, or why it cannot be loaded."""
+    module, error = backend.try_load(framework.key)
+    if module is None:
+        return None, None, error
     version = importlib.import_module(framework.key).__version__
     return module, version, None
 
@@ -77,7 +55,7 @@ def plan(framework: Framework, quick: bool) -> list[tuple[str, list[int]]]:
     return [(e, COMPILE_SIZES if e == "compile" else QUICK_SIZES if quick else FULL_SIZES) for e in executions]
 
 
-def measure(framework: Framework, module: Any, quick: bool, progress: Progress) -> dict[str, Any]:
+def measure(framework: Framework, module: Backend, quick: bool, progress: Progress) -> dict[str, Any]:
     progress.step(f"{framework.key}: correctness")
     checks = [{"check": name, "passed": bool(ok)} for name, ok in module.correctness()]
     progress.step(f"{framework.key}: memory")
@@ -229,6 +207,7 @@ def curve_data(results: dict[str, Any]) -> tuple[Any, Any, Any] | None:
 
     xs = np.linspace(-8, 8, 401)
     for fw in FRAMEWORKS:
-        if results[fw.key]["installed"]:
-            return (xs, *load(fw)[0].curves(xs))
+        module = load(fw)[0] if results[fw.key]["installed"] else None
+        if module is not None:
+            return (xs, *module.curves(xs))
     return None
