@@ -87,6 +87,26 @@ def test_known_tail_differences_are_counted_apart_and_never_hide_others():
     assert (row.backward_mismatches, row.known_differences, row.passed) == (2, 1, False)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.complex128])
+def test_a_known_tail_difference_counts_on_either_side_of_the_expected_value(dtype):
+    # The tail's few ulps are a distance: a bit pattern below the expected one (a smaller positive
+    # value, or a larger negative one) is as near as one above.
+    expected = np.linspace(-4.0, 4.0, 8).astype(dtype) * (1 + 1j if np.dtype(dtype).kind == "c" else 1)
+    actual = expected.copy()
+    raw = actual.view(np.uint32 if np.dtype(dtype).itemsize <= 8 else np.uint64)  # (real, imag) pairs
+    per_element = raw.size // expected.size
+    raw[-per_element] -= 1  # last element (real part): one pattern below
+    raw[-2 * per_element] += _parity.KNOWN_ULPS  # second to last: the most the tail allows, above
+    raw[-3 * per_element] -= _parity.KNOWN_ULPS
+    row = Row("numpy", "cpu", np.dtype(dtype).name, "test")
+    check(row, outcome(expected, actual, known_tail=4), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (0, 3, True)
+    raw[-3 * per_element] -= 1  # one more: beyond the tail's allowance
+    row = Row("numpy", "cpu", np.dtype(dtype).name, "test")
+    check(row, outcome(expected, actual, known_tail=4), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (1, 2, False)
+
+
 def test_a_sign_flip_in_complex128_is_a_mismatch_even_in_the_known_tail():
     # 2 and −2 in float64 are 0x4000… and 0xC000…: as a signed int64 difference that overflows to
     # something "within a few ulps", and the row passed.
