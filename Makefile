@@ -37,7 +37,7 @@ test: $(STAMP)
 
 # Mutation testing of the files that carry the promise, each against the tests that exercise it
 # (mutation/run.py, mutmut 3): docs/results/mutation.json, and exit 1 while a surviving mutant has neither a
-# test nor a reason in mutation/reasons.json. About an hour for all of them on 2 cores; for a change's own files:
+# test nor a reason in mutation/reasons.json. Slow (CONTRIBUTING.md says how slow); for a change's own files:
 #     make mutate FILES="sigact/cli.py sigact/_parity.py"
 FILES ?=
 mutate: $(STAMP)

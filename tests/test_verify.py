@@ -39,6 +39,21 @@ def test_edges_hold_zeros_subnormals_infinities_and_nans():
     assert edges("float32").size == 2 * 256 * 4 and edges("float64").size == 2 * 2048 * 4
 
 
+@pytest.mark.parametrize("dtype, exponent_bits, mantissa_bits", [("float16", 5, 10), ("bfloat16", 8, 7),
+                                                                  ("float32", 8, 23)])
+def test_edges_are_exactly_each_exponents_four_extreme_mantissas_with_both_signs(dtype, exponent_bits,
+                                                                                   mantissa_bits):
+    # Exactly these: "all ones but one" is one below all ones in the same exponent, never a
+    # pattern of the next exponent; the patterns come back as the dtype's unsigned integers.
+    patterns = edges(dtype)
+    width = 1 + exponent_bits + mantissa_bits
+    assert patterns.dtype == np.dtype(f"uint{width}") and patterns.size == 2 * 2**exponent_bits * 4
+    top = 2**mantissa_bits - 1
+    expected = {sign << (width - 1) | exponent << mantissa_bits | mantissa for sign in (0, 1)
+                for exponent in range(2**exponent_bits) for mantissa in (0, 1, top - 1, top)}
+    assert set(patterns.tolist()) == expected
+
+
 def test_16_bit_inputs_are_every_pattern_with_several_gradients_each():
     (patterns,) = input_chunks("bfloat16")
     assert np.array_equal(np.unique(patterns), np.arange(2**16))
