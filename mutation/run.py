@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fnmatch
 import json
 import os
 import platform
@@ -117,14 +118,15 @@ def run_one(path: str, max_children: int, again: bool = False) -> dict:
     by_status: dict[str, list[str]] = {}
     for name, code in sorted(codes.items()):
         by_status.setdefault(STATUS.get(code, "suspicious"), []).append(name)
-    diffs = {name: diff(work, env, mutmut, name) for status in ("survived", "no tests", "suspicious", "timeout")
+    diffs = {name: diff(work, env, mutmut, name) for status in ("survived", "suspicious", "timeout")
              for name in by_status.get(status, [])}
     return {"seconds": seconds, "tests": MODULES.get(path) or guess_tests(path),
             # Stopped before the end (interrupted): the mutants not run are counted "not checked".
             "complete": done.returncode == 0,
             "counts": {status: len(names) for status, names in sorted(by_status.items())},
-            "survivors": {name: {"status": status, "diff": diffs[name]} for status in
-                          ("survived", "no tests", "suspicious", "timeout") for name in by_status.get(status, [])}}
+            "survivors": {name: {"status": status, **({"diff": diffs[name]} if name in diffs else {})}
+                          for status in ("survived", "no tests", "suspicious", "timeout")
+                          for name in by_status.get(status, [])}}
 
 
 def diff(work: Path, env: dict, mutmut: Path, name: str) -> str:
@@ -157,8 +159,9 @@ def merge(results: dict) -> dict:
             totals[status] = totals.get(status, 0) + n
         for name, survivor in module["survivors"].items():
             survivor.pop("reason", None), survivor.pop("test", None)
-            survivor.update(reasons.get(name, {}))
-            if not ({"reason", "test"} & survivor.keys()) and survivor["status"] != "timeout":
+            # A key may be a glob (sigact._parity.x_cpu_mode_passes__mutmut_*) for a whole function's mutants.
+            survivor.update(reasons.get(name) or next((v for k, v in reasons.items() if fnmatch.fnmatch(name, k)), {}))
+            if not ({"reason", "test"} & survivor.keys()) and survivor["status"] not in ("timeout", "not checked"):
                 unexplained.append(name)
     results["totals"] = totals
     results["unexplained"] = unexplained
