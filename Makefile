@@ -14,7 +14,7 @@ TORCH_PIN := $(shell grep '^torch==' requirements-dev.txt)
 # The venv's pip is whichever one Python ships; its "new release" notice would repeat on every step.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: report verify test bench figures docs docs-check typecheck dist check-deps test-min-jax test-min-torch test-newest check-torch-kept gpu-check clean
+.PHONY: report verify test mutate bench figures docs docs-check typecheck dist check-deps test-min-jax test-min-torch test-newest check-torch-kept gpu-check clean
 
 # torch is a multi-GiB download: its step keeps pip's progress bar, so a first install does not sit
 # silent for minutes.
@@ -39,6 +39,14 @@ verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check sigact tests examples benchmarks docs conftest.py
 	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+# Mutation testing of the files that carry the promise, each against the tests that exercise it
+# (mutation/run.py, mutmut 3): docs/results/mutation.json, and exit 1 while a surviving mutant has neither a
+# test nor a reason in mutation/reasons.json. Slow (CONTRIBUTING.md says how slow); for a change's own files:
+#     make mutate FILES="sigact/cli.py sigact/_bits.py"
+FILES ?=
+mutate: $(STAMP)
+	nice $(BIN)/python mutation/run.py $(FILES) $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(ARGS)

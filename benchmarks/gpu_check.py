@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -162,11 +163,18 @@ def cuda_test_files() -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py") if "cuda" in p.read_text())
 
 
+def _xdist_installed() -> bool:
+    return importlib.util.find_spec("xdist") is not None
+
+
 def cuda_tests(limit: float, files: list[str] | None = None, keyword: str = "cuda") -> dict[str, Any]:
     files = files or cuda_test_files()
+    # In one process. "-n 0" only where pytest-xdist is there to read it: GPU_PYTHON may have pytest alone,
+    # and pytest rejects an option no installed plugin declares (exit 4, no test run).
+    serial = ["-n", "0"] if _xdist_installed() else []
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-q", "-k", keyword,
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *serial, "-q", "-k", keyword,
                    f"--junitxml={report}", *files]
         code, output, seconds = _run(command, limit)
         tests = []

@@ -87,11 +87,17 @@ def test_the_cuda_tests_step_selects_the_files_that_mention_cuda():
 
 
 @pytest.mark.slow  # subprocesses that import torch (and run pytest or verify)
-def test_the_pytest_step_counts_outcomes_and_fails_when_every_test_skipped(tmp_path):
+def test_the_pytest_step_counts_outcomes_and_fails_when_every_test_skipped(tmp_path, monkeypatch):
     # (No "cuda" in this test's name: the step it runs must not select it again.)
     ran = gpu_check.cuda_tests(120, ["tests/test_gpu_check.py"], keyword="rendered_from or refuses_a_page")
     assert ran["status"] == "passed" and (ran["passed"], ran["failed"], ran["skipped"]) == (2, 0, 0)
     assert {t["outcome"] for t in ran["tests"]} == {"passed"} and len(ran["tests"]) == 2
+    # A GPU_PYTHON with pytest but no pytest-xdist (a venv of torch and pytest alone failed here with exit
+    # 4, "unrecognized arguments: -n"): the step passes no xdist option there.
+    monkeypatch.setattr(gpu_check, "_xdist_installed", lambda: False)
+    ran = gpu_check.cuda_tests(120, ["tests/test_gpu_check.py"], keyword="rendered_from")
+    assert ran["status"] == "passed" and ran["passed"] == 1, ran.get("output")
+    monkeypatch.undo()
     # pytest exits 0 when every CUDA test skipped (no device seen): that is no check at all.
     skipping = tmp_path / "test_skipping.py"
     skipping.write_text("import pytest\n\n\ndef test_on_cuda():\n    pytest.skip('no device')\n")

@@ -39,6 +39,21 @@ def test_edges_hold_zeros_subnormals_infinities_and_nans():
     assert edges("float32").size == 2 * 256 * 4 and edges("float64").size == 2 * 2048 * 4
 
 
+@pytest.mark.parametrize("dtype, exponent_bits, mantissa_bits", [("float16", 5, 10), ("bfloat16", 8, 7),
+                                                                  ("float32", 8, 23)])
+def test_edges_are_exactly_each_exponents_four_extreme_mantissas_with_both_signs(dtype, exponent_bits,
+                                                                                   mantissa_bits):
+    # Exactly these: "all ones but one" is one below all ones in the same exponent, never a
+    # pattern of the next exponent; the patterns come back as the dtype's unsigned integers.
+    patterns = edges(dtype)
+    width = 1 + exponent_bits + mantissa_bits
+    assert patterns.dtype == np.dtype(f"uint{width}") and patterns.size == 2 * 2**exponent_bits * 4
+    top = 2**mantissa_bits - 1
+    expected = {sign << (width - 1) | exponent << mantissa_bits | mantissa for sign in (0, 1)
+                for exponent in range(2**exponent_bits) for mantissa in (0, 1, top - 1, top)}
+    assert set(patterns.tolist()) == expected
+
+
 def test_16_bit_inputs_are_every_pattern_with_several_gradients_each():
     (patterns,) = input_chunks("bfloat16")
     assert np.array_equal(np.unique(patterns), np.arange(2**16))
@@ -85,6 +100,26 @@ def test_known_tail_differences_are_counted_apart_and_never_hide_others():
     row = Row("numpy", "cpu", "float32", "test")
     check(row, outcome(expected, actual, known_tail=7), 0)
     assert (row.backward_mismatches, row.known_differences, row.passed) == (2, 1, False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.complex128])
+def test_a_known_tail_difference_counts_on_either_side_of_the_expected_value(dtype):
+    # The tail's few ulps are a distance: a bit pattern below the expected one (a smaller positive
+    # value, or a larger negative one) is as near as one above.
+    expected = np.linspace(-4.0, 4.0, 8).astype(dtype) * (1 + 1j if np.dtype(dtype).kind == "c" else 1)
+    actual = expected.copy()
+    raw = actual.view(np.uint32 if np.dtype(dtype).itemsize <= 8 else np.uint64)  # (real, imag) pairs
+    per_element = raw.size // expected.size
+    raw[-per_element] -= 1  # last element (real part): one pattern below
+    raw[-2 * per_element] += _parity.KNOWN_ULPS  # second to last: the most the tail allows, above
+    raw[-3 * per_element] -= _parity.KNOWN_ULPS
+    row = Row("numpy", "cpu", np.dtype(dtype).name, "test")
+    check(row, outcome(expected, actual, known_tail=4), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (0, 3, True)
+    raw[-3 * per_element] -= 1  # one more: beyond the tail's allowance
+    row = Row("numpy", "cpu", np.dtype(dtype).name, "test")
+    check(row, outcome(expected, actual, known_tail=4), 0)
+    assert (row.backward_mismatches, row.known_differences, row.passed) == (1, 2, False)
 
 
 def test_a_sign_flip_in_complex128_is_a_mismatch_even_in_the_known_tail():

@@ -1,0 +1,204 @@
+"""Mutation testing of the code that carries sigact's promise, with mutmut 3: ``make mutate``.
+
+mutmut makes many single-point bugs (a changed operator, constant, keyword, return value) in one file,
+runs the tests that reach each changed function, and reports the bugs no test caught ("survived").
+Each survivor either gets a test that now kills it or a stated reason, in mutation/reasons.json;
+this script merges those in and writes docs/results/mutation.json.
+
+Each file runs on its own, in ``mutants/<file>/`` (a copy of the project; mutmut makes its own
+``mutants/`` inside it), with only the test files that exercise it and without the slow marker:
+
+    python mutation/run.py                      # every file of MODULES, smallest first
+    python mutation/run.py sigact/cli.py        # only these (make mutate FILES="sigact/cli.py")
+    python mutation/run.py --report             # merge reasons into the JSON again, run nothing
+
+Subprocesses the tests start (``sigact verify``, pytest inside a test) import the mutated copy too:
+PYTHONPATH points at it. mutmut forks one process per mutant from a server started before torch is
+imported (``process_isolation = forkserver``): torch's thread pools do not survive a plain fork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import fnmatch
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "results" / "mutation.json"
+REASONS = Path(__file__).resolve().parent / "reasons.json"
+# What the project's tests need beside sigact/ and tests/ (pages they check, scripts they run).
+COPIED = ["sigact", "tests", "conftest.py", "pyproject.toml", "docs", "benchmarks", "examples", "README.md",
+          "CHANGELOG.md", "requirements-dev.txt", "Makefile"]
+
+# File -> the tests that exercise it (pytest arguments), smallest and most central files first. mutmut runs,
+# for each mutant, only those of these tests that called the mutated function, fastest first, stopping at
+# the first failure: a survivor costs every such test. So the slowest few (float32 sweeps, subprocess runs of
+# the whole CLI) are left out where faster tests reach the same functions.
+MODULES: dict[str, list[str]] = {
+    "sigact/_bits.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
+                        " and not every_16_bit and not exits_1 and not missing_framework"],
+    "sigact/tools/parity.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
+                               " and not every_16_bit and not exits_1 and not missing_framework"],
+    "sigact/cli.py": ["tests/test_cli_exit.py", "tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not"
+                      " every_16_bit and not 16_bit_input"],
+    "sigact/jax/_activations.py": ["tests/test_jax_tanh.py", "tests/test_survivors_jax.py",
+                                   "tests/test_jax_second_derivatives.py"],
+    "sigact/jax/_audit.py": ["tests/test_survivors_jax.py", "tests/test_jax_memory.py"],
+    "sigact/torch/_audit.py": ["tests/test_survivors_torch.py", "tests/test_torch_memory.py"],
+    "sigact/torch/_autograd.py": ["tests/test_torch_autograd.py", "tests/test_torch_memory.py"],
+    "sigact/jax/_swap.py": ["tests/test_jax_swap.py", "tests/test_survivors_jax.py"],
+    "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py"],
+}
+STATUS = {None: "not checked", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
+
+
+def config(path: str, tests: list[str]) -> str:
+    def listed(values: list[str]) -> str:
+        return "".join(f"\n    {v}" for v in values)
+
+    return (
+        "[mutmut]\n"
+        "source_paths = sigact\n"
+        f"only_mutate = {path}\n"
+        # -n 0: mutmut runs each test in its own process; -m "not slow": torch.compile and subprocess-heavy
+        # tests would cost minutes per mutant (the fast tests reach the same functions).
+        f"pytest_add_cli_args ={listed(['-p', 'no:cacheprovider', '-n', '0', '-m', 'not slow', '-x', '-q'])}\n"
+        f"pytest_add_cli_args_test_selection ={listed(tests)}\n"
+        f"also_copy ={listed([c for c in COPIED if c not in ('sigact', 'tests', 'pyproject.toml')])}\n"
+        "process_isolation = forkserver\n"
+        "use_git_change_detection = false\n"
+    )
+
+
+def run_one(path: str, max_children: int, again: bool = False) -> dict:
+    """mutmut on ``path``; with ``again``, only the mutants that survived the last run of it, in its
+    kept copy (after a new test, or a change to MODULES)."""
+    work = ROOT / "mutants" / path.replace("/", "_").removesuffix(".py")
+    meta = work / "mutants" / (path + ".meta")
+    names = []
+    if again and meta.exists():
+        names = [name for name, code in json.loads(meta.read_text())["exit_code_by_key"].items()
+                 if STATUS.get(code, "suspicious") != "killed"]
+        for name in COPIED:  # the tests as they are now
+            if name != "sigact" and (ROOT / name).is_dir():
+                for target in (work / name, work / "mutants" / name):
+                    shutil.copytree(ROOT / name, target, dirs_exist_ok=True,
+                                    ignore=shutil.ignore_patterns("__pycache__", "_build"))
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        for name in COPIED:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__", "_build"))
+            elif source.exists():
+                shutil.copy2(source, work / name)
+        # mutmut's copy must exist before Python first looks at PYTHONPATH: a missing directory is
+        # remembered as missing (sys.path_importer_cache), and the tests would import sigact from elsewhere.
+        (work / "mutants").mkdir()
+    (work / "setup.cfg").write_text(config(path, MODULES.get(path) or guess_tests(path)))
+    env = {**os.environ, "PYTHONPATH": str(work / "mutants"), "PYTHONDONTWRITEBYTECODE": "1"}
+    mutmut = Path(sys.executable).with_name("mutmut")
+    start = time.perf_counter()
+    with open(work / "mutmut.log", "w") as log:
+        done = subprocess.run([str(mutmut), "run", "--max-children", str(max_children), *names], cwd=work,
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    seconds = round(time.perf_counter() - start)
+    if not meta.exists():
+        tail = (work / "mutmut.log").read_text()[-3000:]
+        raise SystemExit(f"mutmut failed on {path} (exit {done.returncode}); the end of {work}/mutmut.log:\n{tail}")
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    by_status: dict[str, list[str]] = {}
+    for name, code in sorted(codes.items()):
+        by_status.setdefault(STATUS.get(code, "suspicious"), []).append(name)
+    diffs = {name: diff(work, env, mutmut, name) for status in ("survived", "suspicious", "timeout")
+             for name in by_status.get(status, [])}
+    return {"seconds": seconds, "tests": MODULES.get(path) or guess_tests(path),
+            # Stopped before the end (interrupted): the mutants not run are counted "not checked".
+            "complete": done.returncode == 0,
+            "counts": {status: len(names) for status, names in sorted(by_status.items())},
+            "survivors": {name: {"status": status, **({"diff": diffs[name]} if name in diffs else {})}
+                          for status in ("survived", "no tests", "suspicious", "timeout")
+                          for name in by_status.get(status, [])}}
+
+
+def diff(work: Path, env: dict, mutmut: Path, name: str) -> str:
+    shown = subprocess.run([str(mutmut), "show", name], cwd=work, env=env, capture_output=True, text=True).stdout
+    lines = [line for line in shown.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    return "\n".join(lines)
+
+
+def guess_tests(path: str) -> list[str]:
+    """For a file MODULES does not list: the test files that import its module."""
+    module = path.removesuffix(".py").replace("/", ".")
+    leaf = module.rsplit(".", 1)[-1]
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py")
+                  if module in p.read_text() or f"import {leaf}" in p.read_text()) or ["tests"]
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def merge(results: dict) -> dict:
+    """Each survivor's reason or killing test, from reasons.json; the totals."""
+    reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
+    totals = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "suspicious": 0, "skipped": 0}
+    unexplained = []
+    for module in results["modules"].values():
+        for status, n in module["counts"].items():
+            totals[status] = totals.get(status, 0) + n
+        for name, survivor in module["survivors"].items():
+            survivor.pop("reason", None), survivor.pop("test", None)
+            # A key may be a glob (sigact.tools.parity.x_cpu_mode_passes__mutmut_*) for a whole function's mutants.
+            survivor.update(reasons.get(name) or next((v for k, v in reasons.items() if fnmatch.fnmatch(name, k)), {}))
+            if not ({"reason", "test"} & survivor.keys()) and survivor["status"] not in ("timeout", "not checked"):
+                unexplained.append(name)
+    results["totals"] = totals
+    results["unexplained"] = unexplained
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", help=f"files to mutate (default: {' '.join(MODULES)})")
+    parser.add_argument("--max-children", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--report", action="store_true", help="only merge reasons.json into the JSON again")
+    parser.add_argument("--again", action="store_true",
+                        help="rerun only the last run's survivors of each file, in its kept copy under mutants/")
+    args = parser.parse_args(argv)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"modules": {}}
+    if not args.report:
+        import mutmut
+
+        for path in args.files or list(MODULES):
+            print(f"mutmut on {path} ...", flush=True)
+            previous = results["modules"].get(path, {}) if args.again else {}
+            results["modules"][path] = {**run_one(path, args.max_children, args.again),
+                                        "date": datetime.date.today().isoformat(), "machine": machine(),
+                                        "mutmut": mutmut.__version__}
+            counts = results["modules"][path]["counts"]
+            if previous:  # the time of both runs
+                results["modules"][path]["seconds"] += previous.get("seconds", 0)
+            print(f"  {counts} in {results['modules'][path]['seconds']} s", flush=True)
+            RESULTS.write_text(json.dumps(merge(results), indent=1) + "\n")
+    merge(results)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    for name in results["unexplained"]:
+        print(f"survived, with no test or reason in {REASONS.relative_to(ROOT)}: {name}")
+    return 1 if results["unexplained"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
