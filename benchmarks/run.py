@@ -411,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"- timing: {timing['rounds']} alternating rounds of at least {timing['seconds']} s per contender")
     print("- allocator: " + ("glibc keeps freed memory (mallopt), so timings measure kernels, not page faults"
                              if kept else "default") + "\n")
-    results = {"machine": report.machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
+    results = {**report.provenance(), "versions": {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                                                   "jax": jax.__version__, "sigact": report.sigact.__version__},
+               "machine": report.machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
     for section, measure, show in (("elementwise", elementwise, print_elementwise),
                                    ("training", training, print_training),
                                    ("inplace", inplace, print_inplace),
@@ -423,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             show(results[section])
             sys.stdout.flush()
     if args.json:
+        results["machine"]["load_average_1min_end"] = report.machine()["load_average_1min"]
         report.write_json(results, args.json)
     if args.plot and "tradeoff" in results:
         from sigact import plots

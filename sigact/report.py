@@ -11,7 +11,9 @@ import importlib
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,16 @@ def machine() -> dict[str, Any]:
         "memory_bytes": memory,
         "platform": platform.platform(),
         "python": platform.python_version(),
+        # Timings on a shared machine depend on what else ran: the page that quotes them says so.
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
+
+
+def provenance() -> dict[str, Any]:
+    """The command line and the date (UTC) that produced a results file, to re-run it from."""
+    program = Path(sys.argv[0])  # an installed script's absolute path says nothing: its name does
+    return {"command": " ".join([program.name if program.is_absolute() else str(program), *sys.argv[1:]]),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def load(framework: Framework) -> tuple[Any, str | None, str | None]:
@@ -128,7 +139,7 @@ def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True
     """Measure every installed framework; a missing one is reported as not installed."""
     loaded = {fw.key: load(fw) for fw in FRAMEWORKS}
     progress = Progress(steps(quick, loaded), progress_stream, enabled=show_progress)
-    results: dict[str, Any] = {"sigact": sigact.__version__, "quick": quick, "machine": machine(),
+    results: dict[str, Any] = {**provenance(), "sigact": sigact.__version__, "quick": quick, "machine": machine(),
                                "allocator_keeps_freed_memory": keep_freed_memory()}
     for fw in FRAMEWORKS:
         module, version, error = loaded[fw.key]

@@ -131,9 +131,9 @@ def accelerators() -> dict[str, list[str]]:
 
 
 def write_json(rows: list[Row], path: Path, full: bool) -> None:
-    from sigact.report import machine
+    from sigact.report import machine, provenance
 
-    data = {"results": [row.as_json() for row in rows], "full": full, "machine": machine(),
+    data = {**provenance(), "results": [row.as_json() for row in rows], "full": full, "machine": machine(),
             "accelerators": accelerators(), "python": platform.python_version(), "versions": versions()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
