@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,6 +138,7 @@ def steps(quick: bool, loaded: dict[str, Any]) -> int:
 
 def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True) -> dict[str, Any]:
     """Measure every installed framework; a missing one is reported as not installed."""
+    start = time.perf_counter()
     loaded = {fw.key: load(fw) for fw in FRAMEWORKS}
     progress = Progress(steps(quick, loaded), progress_stream, enabled=show_progress)
     results: dict[str, Any] = {**provenance(), "sigact": sigact.__version__, "quick": quick, "machine": machine(),
@@ -148,6 +150,7 @@ def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True
             continue
         results[fw.key] = {"version": version, **measure(fw, module, quick, progress)}
     progress.clear()
+    results["seconds"] = round(time.perf_counter() - start, 1)  # wall time, for the pages that say how long it takes
     return results
 
 
