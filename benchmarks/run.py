@@ -45,7 +45,7 @@ from sections import elementwise, inplace, reach, swap, tradeoff, training  # no
 import sigact  # noqa: E402
 from sigact._timing import keep_freed_memory  # noqa: E402
 from sigact.tools import report  # noqa: E402
-from sigact.tools.machine import machine  # noqa: E402
+from sigact.tools.machine import machine, provenance  # noqa: E402
 
 # In the order they run and print.
 SECTIONS = {"elementwise": elementwise, "training": training, "inplace": inplace, "swap": swap, "reach": reach,
@@ -71,13 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"- timing: {timing['rounds']} alternating rounds of at least {timing['seconds']} s per contender")
     print("- allocator: " + ("glibc keeps freed memory (mallopt), so timings measure kernels, not page faults"
                              if kept else "default") + "\n")
-    results = {"machine": machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
+    results = {**provenance(), "versions": {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                                            "jax": jax.__version__, "sigact": sigact.__version__},
+               "machine": machine(), "quick": args.quick, "allocator_keeps_freed_memory": kept}
     for section, module in SECTIONS.items():
         if section in args.only:
             results[section] = module.measure(args.quick, timing)
             module.show(results[section])
             sys.stdout.flush()
     if args.json:
+        results["machine"]["load_average_1min_end"] = machine()["load_average_1min"]
         report.write_json(results, args.json)
     if args.plot and "tradeoff" in results:
         from sigact.tools import plots

@@ -1,10 +1,11 @@
-"""Make the figures in docs/figures from the library itself, and print the numbers the pages cite.
+"""Make the figures in docs/figures: from the library itself, and the benchmark ones from docs/results/.
 
 Run with ``make figures`` (or ``python docs/make_figures.py``). Needs torch, jax and matplotlib.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sigact.tools.machine import machine
 from sigact.tools.torch_backend import curves
 
 FIGURES = Path(__file__).resolve().parent / "figures"
+RESULTS = Path(__file__).resolve().parent / "results"
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
           "float64": torch.float64}
 STEP = 1 / 1024
@@ -103,6 +105,22 @@ def saturation_figure(table, path: Path) -> Path:
     return plots.save(fig, path)
 
 
+def measured_figures(results: Path = RESULTS) -> list[Path]:
+    """The benchmark figures, from the committed JSON that the benchmark pages' tables come from too."""
+    written = []
+    elementwise = results / "elementwise-cpu.json"
+    if elementwise.exists():
+        by_framework: dict[str, dict[str, list]] = {"torch": {"speed": []}, "jax": {"speed": []}}
+        for row in json.loads(elementwise.read_text())["elementwise"]["speed"]:
+            by_framework[row["framework"]]["speed"].append(row)
+        written.append(plots.speed_ratio(by_framework, FIGURES / "benchmark_speed_ratio.png"))
+    tradeoff = sorted(results.glob("tradeoff-cpu-*.json"))
+    if tradeoff:  # run 1, as docs/memory.md's caption says
+        rows = json.loads(tradeoff[0].read_text())["tradeoff"]["rows"]
+        written.append(plots.tradeoff(rows, FIGURES / "tradeoff.png"))
+    return written
+
+
 def main() -> int:
     from sigact.tools import report
 
@@ -124,6 +142,7 @@ def main() -> int:
         module, version, _ = report.load(fw)
         results[fw.key] = {"installed": True, "version": version, "memory_detail": module.memory()}
     plots.memory_bars(results, FIGURES / "memory.png")
+    measured_figures()
     print(f"figures written to {FIGURES}")
     return 0
 

@@ -45,8 +45,8 @@ COPIED = ["sigact", "tests", "conftest.py", "pyproject.toml", "docs", "benchmark
 MODULES: dict[str, list[str]] = {
     "sigact/_bits.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
                         " and not every_16_bit and not exits_1 and not missing_framework"],
-    "sigact/tools/parity.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
-                               " and not every_16_bit and not exits_1 and not missing_framework"],
+    "sigact/tools/parity.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not"
+                               " one_row_of_several and not every_16_bit and not exits_1 and not missing_framework"],
     "sigact/cli.py": ["tests/test_cli_exit.py", "tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not"
                       " every_16_bit and not 16_bit_input"],
     "sigact/jax/_activations.py": ["tests/test_jax_tanh.py", "tests/test_survivors_jax.py",

@@ -21,6 +21,9 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
                     "## Reach", "## Trade-off", "Targets:"):
         assert heading in out.stdout
     results = json.loads((tmp_path / "b.json").read_text())
+    # What the pages name beside each table (docs/generate.py's provenance): command, date, versions, load.
+    assert results["command"].endswith(f"--quick --json {tmp_path / 'b.json'}") and results["date"]
+    assert set(results["versions"]) >= {"torch", "jax", "sigact"} and "load_average_1min_end" in results["machine"]
     timed = {(r["framework"], r["execution"], r["dtype"]) for r in results["elementwise"]["speed"]}
     assert {("torch", "eager", "float32"), ("torch", "compile", "bfloat16"), ("jax", "jit", "float32")} <= timed
     assert {r["model"].split(",")[0] for r in results["training"]["steps"]} == {"MLP 8 x 128", "SE-CNN"}

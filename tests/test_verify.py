@@ -111,8 +111,8 @@ def test_a_known_tail_difference_counts_on_either_side_of_the_expected_value(dty
     raw = actual.view(np.uint32 if np.dtype(dtype).itemsize <= 8 else np.uint64)  # (real, imag) pairs
     per_element = raw.size // expected.size
     raw[-per_element] -= 1  # last element (real part): one pattern below
-    raw[-2 * per_element] += _parity.KNOWN_ULPS  # second to last: the most the tail allows, above
-    raw[-3 * per_element] -= _parity.KNOWN_ULPS
+    raw[-2 * per_element] += parity.KNOWN_ULPS  # second to last: the most the tail allows, above
+    raw[-3 * per_element] -= parity.KNOWN_ULPS
     row = Row("numpy", "cpu", np.dtype(dtype).name, "test")
     check(row, outcome(expected, actual, known_tail=4), 0)
     assert (row.backward_mismatches, row.known_differences, row.passed) == (0, 3, True)
@@ -410,40 +410,18 @@ def test_a_json_path_in_new_folders_is_accepted_and_the_check_leaves_nothing_beh
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_recorded_full_run_is_what_the_verification_page_says():
+@pytest.mark.parametrize("name", ["verify-full-cpu.json", "verify-full-cpu-later-rows.json"])
+def test_the_recorded_full_runs_found_no_mismatch(name):
+    """What docs/verification.md says of its runs (its tables are written from these files by docs/generate.py):
+    --full, every float32 input, no mismatch, and known differences only in PyTorch's complex scalar tail."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
-    data = json.loads((root / "docs" / "results" / "verify-full-cpu.json").read_text())
+    data = json.loads((Path(__file__).resolve().parent.parent / "docs" / "results" / name).read_text())
     rows = [r for r in data["results"] if r["available"]]
-    page = (root / "docs" / "verification.md").read_text()
-    assert data["full"] is True
+    assert data["full"] is True and rows
     assert all(r["forward_mismatches"] == r["backward_mismatches"] == 0 for r in rows)
-    assert f"**{sum(r['inputs'] for r in rows):,} checks, no mismatch.**" in page
-    float32 = [r for r in rows if r["dtype"] == "float32"]
-    assert len(float32) == 10 and all(r["inputs"] == 2**32 for r in float32)
-    for r in float32:
-        assert f"| `{r['mode']}`" in page and f"| {round(r['seconds'])} |" in page
-    known = {r["mode"]: r["known_differences"] for r in rows if r["known_differences"]}
-    assert known == {"sigmoid": 1, "sigmoid_": 1, "create_graph": 1, "jvp": 2}
-
-
-def test_the_full_run_of_the_later_rows_is_what_the_verification_page_says():
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    data = json.loads((root / "docs" / "results" / "verify-full-cpu-later-rows.json").read_text())
-    rows = [r for r in data["results"] if r["available"]]
-    section = (root / "docs" / "verification.md").read_text().split("## The rows added later, in full")[1]
-    section = section.split("\n## ")[0]
-    assert data["full"] is True
-    assert all(r["forward_mismatches"] == r["backward_mismatches"] == r["known_differences"] == 0 for r in rows)
-    assert f"**{sum(r['inputs'] for r in rows):,} checks, no mismatch.**" in section
-    float32 = [r for r in rows if r["dtype"] == "float32"]
-    assert len(float32) == 7 and all(r["inputs"] == 2**32 for r in float32)
-    for r in float32:
-        framework = {"torch": "PyTorch", "jax": "JAX"}[r["framework"]]
-        assert f"| {framework} | `{r['mode']}` | 4,294,967,296 | 0 | 0 | {round(r['seconds'])} |" in section, r
+    assert all(r["inputs"] == 2**32 for r in rows if r["dtype"] == "float32")
+    assert all(r["dtype"].startswith("complex") and r["framework"] == "torch" for r in rows if r["known_differences"])
 
 
 def test_json_names_the_gpus_each_framework_sees(tmp_path):

@@ -6,6 +6,9 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 
@@ -27,7 +30,16 @@ def machine() -> dict[str, Any]:
         "memory_bytes": memory,
         "platform": platform.platform(),
         "python": platform.python_version(),
+        # Timings on a shared machine depend on what else ran: the page that quotes them says so.
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
+
+
+def provenance() -> dict[str, Any]:
+    """The command line and the date (UTC) that produced a results file, to re-run it from."""
+    program = Path(sys.argv[0])  # an installed script's absolute path says nothing: its name does
+    return {"command": " ".join([program.name if program.is_absolute() else str(program), *sys.argv[1:]]),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def versions() -> dict[str, str | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sigact._saved import human_bytes
 from sigact._timing import keep_freed_memory
 from sigact.tools import backend
 from sigact.tools.backend import Backend
-from sigact.tools.machine import machine
+from sigact.tools.machine import machine, provenance
 from sigact.tools.progress import Progress
 
 
@@ -104,9 +105,10 @@ def steps(quick: bool, loaded: dict[str, Any]) -> int:
 
 def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True) -> dict[str, Any]:
     """Measure every installed framework; a missing one is reported as not installed."""
+    start = time.perf_counter()
     loaded = {fw.key: load(fw) for fw in FRAMEWORKS}
     progress = Progress(steps(quick, loaded), progress_stream, enabled=show_progress)
-    results: dict[str, Any] = {"sigact": sigact.__version__, "quick": quick, "machine": machine(),
+    results: dict[str, Any] = {**provenance(), "sigact": sigact.__version__, "quick": quick, "machine": machine(),
                                "allocator_keeps_freed_memory": keep_freed_memory()}
     for fw in FRAMEWORKS:
         module, version, error = loaded[fw.key]
@@ -115,6 +117,7 @@ def run(quick: bool = False, *, progress_stream=None, show_progress: bool = True
             continue
         results[fw.key] = {"version": version, **measure(fw, module, quick, progress)}
     progress.clear()
+    results["seconds"] = round(time.perf_counter() - start, 1)  # wall time, for the pages that say how long it takes
     return results
 
 

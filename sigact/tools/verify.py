@@ -16,7 +16,7 @@ from typing import Any
 
 from sigact.tools import backend
 from sigact.tools.backend import Backend
-from sigact.tools.machine import machine, versions
+from sigact.tools.machine import machine, provenance, versions
 from sigact.tools.parity import DTYPES, Row, count, run_mode
 from sigact.tools.progress import Progress
 
@@ -122,7 +122,7 @@ def accelerators() -> dict[str, list[str]]:
 
 
 def write_json(rows: list[Row], path: Path, full: bool) -> None:
-    data = {"results": [row.as_json() for row in rows], "full": full, "machine": machine(),
+    data = {**provenance(), "results": [row.as_json() for row in rows], "full": full, "machine": machine(),
             "accelerators": accelerators(), "python": platform.python_version(), "versions": versions()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
