@@ -39,6 +39,7 @@ from jax._src import linear_util as lu
 from jax.extend import core
 
 from sigact.jax._activations import sigmoid_jvp, tanh
+from sigact.jax._nnx import call_carrying_nnx
 
 # Each activation sigact has an output-only rule for, by the keyword of ``swap`` that turns it on. Adding
 # an activation is one row here.
@@ -127,15 +128,10 @@ class _SwapTrace(jax_core.Trace):
 
 
 def _run_swapped(fun: Callable[..., Any], rules: Rules, *args: Any, **kwargs: Any) -> Any:
-    # Arguments and results are rebuilt from their leaves on each side of the trace, as jit and grad
-    # rebuild them: pytree nodes that remember the trace they were made under (Flax NNX's Variables)
-    # then belong to the trace that uses them.
-    leaves, tree = jax.tree.flatten((args, kwargs))
-    with jax_core.set_current_trace(_SwapTrace(jax_core.unsafe_get_current_trace(), rules)):
-        args, kwargs = jax.tree.unflatten(tree, leaves)
-        out = fun(*args, **kwargs)
-        out_leaves, out_tree = jax.tree.flatten(out)
-    return jax.tree.unflatten(out_tree, out_leaves)
+    # fun runs on the caller's own arguments. Flax NNX objects, which refuse writes from another trace,
+    # are the exception: they cross the swap's trace as nnx.jit carries them across its own (_nnx).
+    trace = _SwapTrace(jax_core.unsafe_get_current_trace(), rules)
+    return call_carrying_nnx(lambda: jax_core.set_current_trace(trace), fun, args, kwargs)
 
 
 def _under_swap(fun: Any, rules: Rules) -> Any:
