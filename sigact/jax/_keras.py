@@ -61,7 +61,7 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
                 raise
             register(module, self.functions)
 
-        loader.exec_module = exec_module  # type: ignore[method-assign]  # this spec's own loader instance
+        loader.exec_module = exec_module  # this spec's own loader instance
         return spec
 
 

@@ -17,7 +17,8 @@ trace below, unchanged, except for
 
 So every other operation runs exactly as it would without the swap: eagerly each ``jnp`` function still
 runs as its own compiled call, ``jax.debug_nans`` and ``jax.disable_jit`` act as usual, and Python sees the
-arguments it was given. Rewritten bodies are cached per original jaxpr and tracing context (x64, mesh,
+arguments it was given (Flax NNX objects: see _nnx.py). Rewritten bodies are cached per original jaxpr
+and tracing context (x64, mesh,
 default device and the other settings ``jax.jit`` keys its own cache on), so a rewritten ``jit`` is one new
 object, compiled once. The trace is JAX's internal ``jax._src.core.Trace``: no public API intercepts binds.
 The generic alternatives did not fit (jax 0.10.2): quax's rules do not fire through ``jit``, and qax and
@@ -219,7 +220,12 @@ def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) ->
     call at a time as they would (so eager forward mode is bitwise too), ``jax.debug_nans`` raises,
     ``jax.disable_jit`` runs Python, and Python control flow on values works; under ``jax.jit`` the
     swap is traced once with ``fun``, Python scalars as weakly typed arrays, as ``jit`` traces them.
-    Every transform composes with it both ways, forward mode included. An eager call costs more than
+    Every transform composes with it both ways, forward mode included, with the same values; memory is
+    saved where the swap is inside the differentiation (``grad(swap(f))``, not ``swap(grad(f))``).
+    Objects passed in are ``fun``'s own, except Flax NNX objects (arguments, ``fun`` itself or the
+    object of a bound method), which refuse writes from another trace: they are carried across the
+    swap's trace as ``nnx.jit`` carries them, and what ``fun`` writes into them reaches yours; a
+    container holding them is a copy, and changing it raises ``ValueError``. An eager call costs more than
     ``fun``'s own: under any trace JAX dispatches each ``jnp`` call through Python instead of its C++
     fast path. Put the swap inside ``jax.jit`` (or ``jit`` the swapped function) where speed matters.
 
