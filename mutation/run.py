@@ -54,7 +54,7 @@ MODULES: dict[str, list[str]] = {
     "sigact/jax/_audit.py": ["tests/test_survivors_jax.py", "tests/test_jax_memory.py"],
     "sigact/torch/_audit.py": ["tests/test_survivors_torch.py", "tests/test_torch_memory.py"],
     "sigact/torch/_autograd.py": ["tests/test_torch_autograd.py", "tests/test_torch_memory.py"],
-    "sigact/jax/_swap.py": ["tests/test_jax_swap.py", "tests/test_survivors_jax.py"],
+    "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_survivors_jax.py"],
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py"],
 }
 STATUS = {None: "not checked", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",

@@ -88,9 +88,9 @@ def test_a_checkpoint_whose_rewrite_needs_constants_keeps_the_users_policy(monke
     # rule that does (x · a NumPy array of ones: the same numbers) stands in for a future one. The body
     # uses lax.logistic itself, not jax.nn.sigmoid, whose body jax caches: no rewrite made with the
     # stand-in outlives the test.
-    from sigact.jax import _swap
+    from sigact.jax import _rewrite
 
-    monkeypatch.setitem(_swap._RULE_OF, lax.logistic_p, lambda x: sj.sigmoid_jvp(x) * np.ones(x.shape, x.dtype))
+    monkeypatch.setitem(_rewrite._RULE_OF, lax.logistic_p, lambda x: sj.sigmoid_jvp(x) * np.ones(x.shape, x.dtype))
     w = jax.random.normal(jax.random.key(0), (8, 8)) / 3
     x = jax.random.normal(jax.random.key(1), (4, 8))
 

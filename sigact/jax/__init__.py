@@ -21,11 +21,15 @@ except ModuleNotFoundError as missing:
 
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit
+from sigact.jax._keras import register_when_keras_is_imported
 from sigact.jax._largest import largest
 from sigact.jax._plan import plan
 from sigact.jax._plan_table import Plan, PlanRow
 from sigact.jax._remat import remat_scans
 from sigact.jax._swap import swap, swap_sigmoid
+
+# Keras 3 saves and loads models built with these activations (model.save, keras.saving.load_model).
+register_when_keras_is_imported((sigmoid, sigmoid_jvp, tanh))
 
 __all__ = ["Plan", "PlanRow", "audit", "largest", "plan", "remat_scans", "sigmoid", "sigmoid_jvp", "swap",
            "swap_sigmoid", "tanh"]

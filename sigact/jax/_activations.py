@@ -1,5 +1,9 @@
 """Output-saving activations with the built-ins' values: ``sigmoid`` (a VJP rule), ``sigmoid_jvp`` and ``tanh``
-(JVP rules)."""
+(JVP rules).
+
+Each public name is a plain Python function that calls its custom rule, as Flax's and Keras's activations
+are plain functions: Keras saves a plain function by its registered name and loads it back (see _keras.py),
+while a ``custom_vjp`` or ``jit`` object it would try to rebuild as a class instance, and fail."""
 
 from __future__ import annotations
 
@@ -12,14 +16,14 @@ from jax.typing import ArrayLike
 from sigact.jax._private import promote_inexact
 
 
-@jax.custom_vjp
 def sigmoid(x: ArrayLike) -> Array:
     r"""σ(x) = 1 / (1 + e^{−x}), elementwise, keeping only its output for the backward pass.
 
     The built-in ``jax.nn.sigmoid`` differentiates through ``lax.logistic`` and keeps the product
     y·(1 − y) as its residual: a new buffer next to y. When y also feeds the next layer, as it almost
-    always does, that layer keeps y as well, so two buffers are alive where one would do. This
-    ``custom_vjp`` keeps y alone and rebuilds the derivative from it, since σ′(x) = σ(x)(1 − σ(x)):
+    always does, that layer keeps y as well, so two buffers are alive where one would do. The
+    ``jax.custom_vjp`` this function calls keeps y alone and rebuilds the derivative from it, since
+    σ′(x) = σ(x)(1 − σ(x)):
 
     * forward rule: ``y = jax.nn.sigmoid(x)``; the residual is ``y``;
     * backward rule: ``g ↦ g · (y · (1 − y))``, in exactly the built-in's order, so gradients are
@@ -76,6 +80,11 @@ def sigmoid(x: ArrayLike) -> Array:
         >>> bool(loss(w, x, t) < 0.25)
         True
     """
+    return _sigmoid(x)
+
+
+@jax.custom_vjp
+def _sigmoid(x: ArrayLike) -> Array:
     return jax.nn.sigmoid(x)
 
 
@@ -88,10 +97,9 @@ def _sigmoid_bwd(y: Array, g: Array) -> tuple[Array]:
     return (g * (y * (1 - y)),)
 
 
-sigmoid.defvjp(_sigmoid_fwd, _sigmoid_bwd)
+_sigmoid.defvjp(_sigmoid_fwd, _sigmoid_bwd)
 
 
-@jax.custom_jvp
 def sigmoid_jvp(x: ArrayLike) -> Array:
     r"""σ(x), with a forward-mode rule whose only residual is the output: works in every AD mode.
 
@@ -131,6 +139,11 @@ def sigmoid_jvp(x: ArrayLike) -> Array:
         >>> [(e.origin, e.note) for e in sj.audit(sigmoid_jvp, jnp.zeros(3)).entries]
         [('output', 'output of custom_jvp_call')]
     """
+    return _sigmoid_jvp(x)
+
+
+@jax.custom_jvp
+def _sigmoid_jvp(x: ArrayLike) -> Array:
     return jax.nn.sigmoid(x)
 
 
@@ -141,10 +154,10 @@ def _tangent(x_dot: Array, y: Array) -> Array:
     return x_dot * (y * (1 - y))
 
 
-@sigmoid_jvp.defjvp
+@_sigmoid_jvp.defjvp
 def _sigmoid_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
     (x,), (x_dot,) = primals, tangents
-    y = sigmoid_jvp(x)
+    y = _sigmoid_jvp(x)
     return y, _tangent(x_dot, y)
 
 
@@ -169,7 +182,6 @@ def _tanh_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array
     return y, _times_one_minus(x_dot + x_dot * y, y)
 
 
-@functools.partial(jax.jit, inline=True)
 def tanh(x: ArrayLike) -> Array:
     r"""tanh(x), elementwise, keeping only its output for the backward pass.
 
@@ -183,7 +195,7 @@ def tanh(x: ArrayLike) -> Array:
     recomputed in the backward pass. The sum ẋ + ẋ·y stays outside, so the transposed rule adds its two
     cotangent terms into x's as the built-in does: values, JVPs and VJPs are bitwise equal to
     ``jnp.tanh``'s in every floating and complex dtype, eagerly and under ``jit``, including where x has
-    other uses (an LSTM's cell state). Like ``jnp.tanh`` it is a ``jit(inline=True)`` function, so eagerly
+    other uses (an LSTM's cell state). Like ``jnp.tanh`` it runs a ``jit(inline=True)`` function, so eagerly
     it runs fused, as the built-in does, and integers are promoted to floats.
 
     There is no ``custom_vjp`` variant: a backward rule returns the sum of both terms at once, which
@@ -225,4 +237,9 @@ def tanh(x: ArrayLike) -> Array:
         >>> tanh(1)
         Array(0.7615942, dtype=float32, weak_type=True)
     """
+    return _tanh_inline(x)
+
+
+@functools.partial(jax.jit, inline=True)
+def _tanh_inline(x: ArrayLike) -> Array:
     return _tanh(promote_inexact("tanh", x))

@@ -12,6 +12,11 @@ from jax.extend import core
 from sigact._saved import SavedEntry, SavedReport
 
 
+def _is_traced(leaf: Any) -> bool:
+    """An array or a float/complex Python scalar: what ``jax.vjp`` differentiates."""
+    return isinstance(leaf, (jax.Array, np.ndarray, np.generic, float, complex)) and not isinstance(leaf, bool)
+
+
 def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     """Report every residual that reverse-mode AD of ``fn(*args, **kwargs)`` keeps.
 
@@ -19,7 +24,10 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
     ``jax.vjp(fn, *args)`` to a jaxpr and read which values the VJP closure holds. Each one becomes
     a :class:`sigact.SavedEntry` with origin ``"argument"``, ``"output"`` (also returned by
     ``fn``), ``"intermediate"`` or ``"constant"`` (a closed-over array or literal). A value kept
-    twice is one variable in the jaxpr and is counted once. These are the op-by-op residuals; under
+    twice is one variable in the jaxpr and is counted once. ``fn`` takes its arguments as given:
+    arrays and float/complex scalars are traced, every other leaf (ints, bools, strings, ``None``,
+    callables, an Equinox module's static fields) stays the Python value, as Equinox's filtered
+    transforms keep it. These are the op-by-op residuals; under
     ``jit``, XLA decides again what to keep (see ``Compiled.memory_analysis()``).
 
     Example:
@@ -31,12 +39,21 @@ def audit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> SavedReport:
         [('intermediate', 'output of mul')]
     """
     leaves, tree = jax.tree.flatten((args, kwargs))
+    # Static leaves (ints, strings, None, callables, any non-array object) stay Python values, as in
+    # Equinox's filtered transforms: an Equinox module's int field is a shape, not something to trace.
+    dynamic = [i for i, leaf in enumerate(leaves) if _is_traced(leaf)]
+
+    def of_dynamic(*values: Any) -> Any:
+        full = list(leaves)
+        for i, value in zip(dynamic, values, strict=True):
+            full[i] = value
+        a, k = jax.tree.unflatten(tree, full)
+        return fn(*a, **k)
 
     def vjp_of_leaves(*flat: Any) -> Any:
-        a, k = jax.tree.unflatten(tree, flat)
-        return jax.vjp(lambda *a: fn(*a, **k), *a)
+        return jax.vjp(of_dynamic, *flat)
 
-    closed, (primal_shape, _) = jax.make_jaxpr(vjp_of_leaves, return_shape=True)(*leaves)
+    closed, (primal_shape, _) = jax.make_jaxpr(vjp_of_leaves, return_shape=True)(*[leaves[i] for i in dynamic])
     jaxpr = closed.jaxpr
     num_primal = len(jax.tree.leaves(primal_shape))
     primal_vars, residual_vars = jaxpr.outvars[:num_primal], jaxpr.outvars[num_primal:]

@@ -1,6 +1,6 @@
 """``remat_scans``: every ``lax.scan`` body inside a JAX function, run under ``jax.checkpoint`` with a policy.
 
-The same trace as :func:`~sigact.jax.swap` (see ``sigact/jax/_swap.py``), asked to wrap scan bodies
+The same trace as :func:`~sigact.jax.swap` (see ``sigact/jax/_rewrite.py``), asked to wrap scan bodies
 instead of, or as well as, swapping activations: so it reaches the cells of Flax, Equinox, Keras and
 Haiku, which offer no remat knob of their own or hide their step from the user.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import jax
 
 from sigact.jax._private import require_swap
-from sigact.jax._swap import Rules, _swapped
+from sigact.jax._rewrite import Rules, rewriting
 
 # The policies that are policies themselves; the others in jax.checkpoint_policies are factories that
 # need names or memory kinds, and are passed as the policy they make.
@@ -124,4 +124,4 @@ def remat_scans(fun: Callable[..., Any], policy: str | Callable[..., Any]) -> Ca
         ValueError: unknown checkpoint policy 'nothing_savable'; the policies known by name are ...
     """
     require_swap("remat_scans")
-    return _swapped(fun, Rules(policy=resolve_policy(policy)), "remat_scans")
+    return rewriting(fun, Rules(policy=resolve_policy(policy)), "remat_scans")

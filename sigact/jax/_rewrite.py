@@ -1,0 +1,242 @@
+"""The trace behind ``swap``, ``swap_sigmoid`` and ``remat_scans``: it runs a JAX function as written and
+rewrites only the activations sigact has a rule for and, under a policy, the ``lax.scan`` bodies.
+
+Why a trace. Third-party code (Flax's LSTM and GRU cells, ``jax.nn.silu``, ``jax.nn.glu``) reaches
+``lax.logistic`` and ``lax.tanh`` through nested, often inlined ``jit`` calls, so no name can be patched.
+What every such call has in common is that it binds a primitive on the current JAX trace. ``swap`` runs
+``fun`` itself, each call, with a :class:`_SwapTrace` on top of whatever trace is current (none: eager;
+``jit``, ``grad``, ``vmap``: theirs). That trace owns no values: it sees each bind and hands it on to the
+trace below, unchanged, except for
+
+* a swappable activation, which runs the rule of :data:`RULES` instead;
+* a primitive that carries a body as a jaxpr parameter (``jit``, ``scan``, ``while``, ``cond``,
+  ``checkpoint``, ``custom_linear_solve``) holding one, whose body is rewritten: traced again through
+  ``jax.extend.core.jaxpr_as_fun`` under a fresh swap trace. Only those parameters change; the counts
+  and options beside them pass through as JAX wrote them;
+* ``shard_map``, whose body is a function rather than a jaxpr, and runs under a fresh swap trace;
+* with a policy (:func:`~sigact.jax.remat_scans`), a ``scan``, whose body, rewritten as above, runs
+  under ``jax.checkpoint`` with that policy;
+* a user's own ``custom_jvp``/``custom_vjp``, left alone, rules and body.
+
+So every other operation runs exactly as it would without the swap: eagerly each ``jnp`` function still
+runs as its own compiled call, ``jax.debug_nans`` and ``jax.disable_jit`` act as usual, and Python sees the
+arguments it was given (Flax NNX objects: see _nnx.py). Rewritten bodies are cached per original jaxpr,
+:class:`Rules` (the activations and the policy) and tracing context (x64, mesh, default device and the other
+settings ``jax.jit`` keys its own cache on), so a rewritten ``jit`` is one new object, compiled once. The
+trace is JAX's internal ``jax._src.core.Trace``: no public API intercepts binds. The generic alternatives
+did not fit (jax 0.10.2): quax's rules do not fire through ``jit``, and qax and lorax no longer run on
+current JAX.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+from jax import lax
+from jax.extend import core
+
+from sigact.jax._activations import sigmoid_jvp, tanh
+from sigact.jax._nnx import call_carrying_nnx
+from sigact.jax._private import config, jax_core, lu
+
+# Each activation sigact has an output-only rule for, by the keyword of ``swap`` that turns it on. Adding
+# an activation is one row here.
+RULES: dict[str, tuple[core.Primitive, Callable[[Any], Any]]] = {
+    "sigmoid": (lax.logistic_p, sigmoid_jvp),
+    "tanh": (lax.tanh_p, tanh),
+}
+_RULE_OF = {primitive: rule for primitive, rule in RULES.values()}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a trace rewrites, and so the key of every cached rewrite: the primitives to swap, and the
+    ``jax.checkpoint`` policy each ``lax.scan`` body runs under (None: as written)."""
+
+    swap: frozenset[core.Primitive] = frozenset()
+    policy: Callable[..., Any] | None = None
+
+
+# Calls of a user's own custom rules: their bodies are theirs, and left as written.
+_CUSTOM_RULES = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
+
+
+def _swappable(primitive: core.Primitive, params: dict[str, Any], rules: Rules) -> bool:
+    """An activation sigact reproduces bit for bit: the default accuracy (``HIGHEST`` differentiates
+    through the input, e.g. σ(x)·σ(−x), so it keeps the built-in)."""
+    return primitive in rules.swap and params.get("accuracy") is None
+
+
+def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
+    values = [v for value in params.values() for v in (value if isinstance(value, tuple) else (value,))]
+    return [v.jaxpr if isinstance(v, core.ClosedJaxpr) else v for v in values
+            if isinstance(v, (core.Jaxpr, core.ClosedJaxpr))]
+
+
+# Jaxpr -> {rules: whether it holds something to rewrite (a swappable activation; a scan, under a policy)}.
+# Eagerly every ``jnp`` call is a ``jit`` whose body is asked about, so the answer is kept; weak keys, since
+# JAX keeps the jaxprs it reuses.
+_contains: weakref.WeakKeyDictionary[Any, dict[Any, bool]] = weakref.WeakKeyDictionary()
+
+
+def _contains_swappable(jaxpr: core.Jaxpr, rules: Rules) -> bool:
+    known = _contains.setdefault(jaxpr, {})
+    if rules not in known:
+        known[rules] = any(
+            _swappable(eqn.primitive, eqn.params, rules)
+            or (eqn.primitive is lax.scan_p and rules.policy is not None)
+            or (eqn.primitive.name not in _CUSTOM_RULES
+                and any(_contains_swappable(j, rules) for j in _jaxprs_in(eqn.params)))
+            for eqn in jaxpr.eqns
+        )
+    return known[rules]
+
+
+class _SwapTrace(jax_core.Trace):
+    """Hands every bind on to ``parent_trace`` (the trace that was current), rewriting as the module says."""
+
+    def __init__(self, parent_trace: jax_core.Trace, rules: Rules) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # jax's Trace is unannotated
+        self.parent_trace, self.rules = parent_trace, rules
+
+    def process_primitive(self, primitive: core.Primitive, args: Any, params: dict[str, Any]) -> Any:
+        with jax_core.set_current_trace(self.parent_trace):
+            if _swappable(primitive, params, self.rules):
+                return _RULE_OF[primitive](*args)
+            if primitive is lax.scan_p and self.rules.policy is not None:
+                return primitive.bind(*args, **{**params, "jaxpr": _remat_body(params["jaxpr"], self.rules)})
+            if primitive.name not in _CUSTOM_RULES and any(
+                    _contains_swappable(j, self.rules) for j in _jaxprs_in(params)):
+                swapped = _swapped_params(params, self.rules)
+                if swapped is None:  # an open body whose rewrite needs constants: jax.checkpoint again
+                    return _checkpoint(params, self.rules, args)
+                params = swapped
+            return primitive.bind(*args, **params)
+
+    # A body passed as a function runs under a swap trace of its own where the trace below calls it. For
+    # shard_map that is the only way: its body names mesh axes (psum over "batch", say) bound only inside.
+    def process_shard_map(self, primitive: core.Primitive, fun: Any, args: Any, **params: Any) -> Any:
+        # Trace declares no process_shard_map: each concrete trace defines its own.
+        parent: Any = self.parent_trace
+        return parent.process_shard_map(primitive, _under_swap(fun, self.rules), args, **params)
+
+    def process_call(self, primitive: core.Primitive, fun: Any, args: Any, params: dict[str, Any]) -> Any:
+        return self.parent_trace.process_call(primitive, _under_swap(fun, self.rules), args, params)
+
+    def process_custom_jvp_call(self, primitive: core.Primitive, fun: Any, jvp: Any, args: Any, **params: Any) -> Any:
+        return self.parent_trace.process_custom_jvp_call(primitive, fun, jvp, args, **params)
+
+    def process_custom_vjp_call(self, primitive: core.Primitive, fun: Any, fwd: Any, bwd: Any, args: Any,
+                                **params: Any) -> Any:
+        return self.parent_trace.process_custom_vjp_call(primitive, fun, fwd, bwd, args, **params)
+
+    def stage_value(self, value: Any) -> Any:
+        with jax_core.set_current_trace(self.parent_trace):
+            return self.parent_trace.stage_value(value)
+
+    def cur_qdd(self, value: Any) -> Any:
+        return self.parent_trace.cur_qdd(value)  # type: ignore[attr-defined]  # defined by concrete traces
+
+
+def _run_swapped(fun: Callable[..., Any], rules: Rules, *args: Any, **kwargs: Any) -> Any:
+    # fun runs on the caller's own arguments. Flax NNX objects, which refuse writes from another trace,
+    # are the exception: they cross the swap's trace as nnx.jit carries them across its own (_nnx).
+    trace = _SwapTrace(jax_core.unsafe_get_current_trace(), rules)
+    return call_carrying_nnx(lambda: jax_core.set_current_trace(trace), fun, args, kwargs)
+
+
+def _under_swap(fun: Any, rules: Rules) -> Any:
+    """``fun``, run with a swap trace on top of the trace current when it is called. JAX passes some
+    bodies as ``linear_util.WrappedFun`` (``shard_map``'s up to jax 0.9, ``call``'s): those stay one."""
+    if isinstance(fun, lu.WrappedFun):
+        return lu.transformation2(_run_swapped, fun, rules)()  # curried: the call makes the WrappedFun
+    return functools.partial(_run_swapped, fun, rules)
+
+
+# Original (Closed)Jaxpr -> {(rules, tracing context): its rewrite}. Weak keys: the entry goes when JAX
+# drops the original.
+_rewritten: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+_NEEDS_CONSTANTS = object()
+
+
+def _retraced(closed: core.ClosedJaxpr, body: Callable[..., Any], name: str) -> core.ClosedJaxpr:
+    in_avals = [v.aval for v in closed.jaxpr.invars]
+    new = jax.make_jaxpr(body)(*in_avals)
+    if new.in_avals != in_avals or new.out_avals != closed.out_avals:
+        raise RuntimeError(f"sigact.jax.{name} changed a jaxpr's types: {in_avals} -> {closed.out_avals} became "
+                           f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it.")
+    return new
+
+
+def swapped_jaxpr(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
+    """The rewrite of ``closed``: same input and output types (weak types included), sigact inside."""
+    known, key = _rewritten.setdefault(closed, {}), (rules, config.trace_context())
+    if key not in known:
+        known[key] = _retraced(closed, _under_swap(core.jaxpr_as_fun(closed), rules), "swap")
+    return known[key]
+
+
+def _remat_body(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
+    """A scan body, rewritten as any other (nested scans included), under ``jax.checkpoint`` with the
+    policy: a scan differentiates its body as one unit, so the policy decides what each step stacks.
+    ``prevent_cse=False``, as JAX advises inside a scan, whose loop already keeps XLA from merging the
+    recomputation away."""
+    known, key = _rewritten.setdefault(closed, {}), (rules, config.trace_context(), "scan body")
+    if key not in known:
+        body = _under_swap(core.jaxpr_as_fun(closed), rules)
+        known[key] = _retraced(closed, jax.checkpoint(body, policy=rules.policy, prevent_cse=False), "remat_scans")
+    return known[key]
+
+
+def _swapped_open(jaxpr: core.Jaxpr, rules: Rules) -> Any:
+    """The rewrite of an open jaxpr (a ``checkpoint`` body), or ``_NEEDS_CONSTANTS``."""
+    known, key = _rewritten.setdefault(jaxpr, {}), (rules, config.trace_context())
+    if key not in known:
+        new = swapped_jaxpr(core.ClosedJaxpr(jaxpr, []), rules)
+        known[key] = _NEEDS_CONSTANTS if new.consts else new.jaxpr
+    return known[key]
+
+
+def _swapped_value(value: Any, rules: Rules) -> Any:
+    if isinstance(value, core.ClosedJaxpr) and _contains_swappable(value.jaxpr, rules):
+        return swapped_jaxpr(value, rules)
+    if isinstance(value, core.Jaxpr) and _contains_swappable(value, rules):
+        return _swapped_open(value, rules)
+    if isinstance(value, tuple):  # cond's branches; custom_linear_solve's namedtuple of jaxprs
+        items = [_swapped_value(v, rules) for v in value]
+        return value._make(items) if hasattr(value, "_make") else type(value)(items)
+    return value
+
+
+def _swapped_params(params: dict[str, Any], rules: Rules) -> dict[str, Any] | None:
+    """``params`` with each jaxpr that holds a swappable activation rewritten; None if an open body's
+    rewrite needs constants."""
+    swapped = {key: _swapped_value(value, rules) for key, value in params.items()}
+    return None if any(value is _NEEDS_CONSTANTS for value in swapped.values()) else swapped
+
+
+def _checkpoint(params: dict[str, Any], rules: Rules, args: Any) -> Any:
+    body = _under_swap(core.jaxpr_as_fun(core.ClosedJaxpr(params["jaxpr"], [])), rules)
+    return jax.checkpoint(body, prevent_cse=params["prevent_cse"], policy=params["policy"])(*args)
+
+
+
+def rewriting(fun: Callable[..., Any], rules: Rules, name: str) -> Callable[..., Any]:
+    """``fun``, run under the rewriting trace with ``rules`` at each call; ``name`` is the public
+    transform's, for its error message."""
+    if not callable(fun):
+        raise TypeError(
+            f"{name} expects a callable (a function, a bound method such as model.apply, or an "
+            f"Equinox module), got {type(fun).__name__}: {fun!r}"
+        )
+
+    @functools.wraps(fun)
+    def swapped(*args: Any, **kwargs: Any) -> Any:
+        return _run_swapped(fun, rules, *args, **kwargs)
+
+    return swapped
