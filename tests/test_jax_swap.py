@@ -508,7 +508,7 @@ def test_each_python_scalar_type_gives_the_originals_dtype_and_weak_type(scalar,
 
 
 def test_many_scalar_values_add_no_rewrite_and_jit_of_the_swap_traces_once():
-    from sigact.jax import _swap
+    from sigact.jax import _rewrite
 
     calls = []
 
@@ -519,10 +519,10 @@ def test_many_scalar_values_add_no_rewrite_and_jit_of_the_swap_traces_once():
     swapped, x = sj.swap(fun), random((5,))
     values = [*np.linspace(-2.0, 2.0, 39).tolist(), math.nan, -0.0]
     swapped(x, 1.0)
-    rewrites = len(_swap._rewritten)
+    rewrites = len(_rewrite._rewritten)
     for s in values:
         assert_bitwise(swapped(x, s), fun(x, s))
-    assert len(_swap._rewritten) <= rewrites  # nothing cached per value
+    assert len(_rewrite._rewritten) <= rewrites  # nothing cached per value
     calls.clear()
     jitted = jax.jit(swapped)
     for s in values:
@@ -568,7 +568,7 @@ def test_debug_nans_raises_as_without_the_swap():
 
 
 def test_disable_jit_runs_python_as_without_the_swap_and_still_swaps(monkeypatch):
-    from sigact.jax import _swap
+    from sigact.jax import _rewrite
 
     inner = jax.jit(lambda v: v * float(v[0]))  # a concrete value: runs only where jit is disabled
     fun = lambda x: jnp.tanh(inner(x)) + jax.nn.sigmoid(x)  # noqa: E731
@@ -577,8 +577,8 @@ def test_disable_jit_runs_python_as_without_the_swap_and_still_swaps(monkeypatch
         with pytest.raises(jax.errors.ConcretizationTypeError):
             f(x)
     used = []
-    for primitive, rule in list(_swap._RULE_OF.items()):
-        monkeypatch.setitem(_swap._RULE_OF, primitive, lambda v, rule=rule, name=primitive.name: [
+    for primitive, rule in list(_rewrite._RULE_OF.items()):
+        monkeypatch.setitem(_rewrite._RULE_OF, primitive, lambda v, rule=rule, name=primitive.name: [
             used.append(name), rule(v)][1])
     with jax.disable_jit():
         assert_bitwise(sj.swap(fun)(x), fun(x))
