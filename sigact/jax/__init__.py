@@ -6,6 +6,9 @@
 * ``swap(fun)``: ``fun`` with every ``lax.logistic`` and ``lax.tanh`` inside it (that sets no ``accuracy``)
   running sigact's rules.
 * ``swap_sigmoid(fun)``: the same for ``lax.logistic`` alone, running ``sigmoid_jvp``.
+* ``remat_scans(fun, policy)``: ``fun`` with every ``lax.scan`` body inside it under ``jax.checkpoint``.
+* ``plan(fun, *args)``: every way to fit ``fun``'s gradient in memory, measured on its own arguments;
+  ``largest(make_args, fun, budget)``: the largest size that fits, by compilation alone.
 * ``audit(fn, *args)``: the residuals JAX keeps for the backward pass.
 """
 
@@ -18,6 +21,7 @@ except ModuleNotFoundError as missing:
 
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit
+from sigact.jax._remat import remat_scans
 from sigact.jax._swap import swap, swap_sigmoid
 
-__all__ = ["audit", "sigmoid", "sigmoid_jvp", "swap", "swap_sigmoid", "tanh"]
+__all__ = ["audit", "remat_scans", "sigmoid", "sigmoid_jvp", "swap", "swap_sigmoid", "tanh"]

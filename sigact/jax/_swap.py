@@ -13,15 +13,17 @@ trace below, unchanged, except for
   ``jax.extend.core.jaxpr_as_fun`` under a fresh swap trace. Only those parameters change; the counts
   and options beside them pass through as JAX wrote them;
 * ``shard_map``, whose body is a function rather than a jaxpr, and runs under a fresh swap trace;
+* with a policy (:func:`~sigact.jax.remat_scans`), a ``scan``, whose body, rewritten as above, runs
+  under ``jax.checkpoint`` with that policy;
 * a user's own ``custom_jvp``/``custom_vjp``, left alone, rules and body.
 
 So every other operation runs exactly as it would without the swap: eagerly each ``jnp`` function still
 runs as its own compiled call, ``jax.debug_nans`` and ``jax.disable_jit`` act as usual, and Python sees the
-arguments it was given. Rewritten bodies are cached per original jaxpr and tracing context (x64, mesh,
-default device and the other settings ``jax.jit`` keys its own cache on), so a rewritten ``jit`` is one new
-object, compiled once. The trace is JAX's internal ``jax._src.core.Trace``: no public API intercepts binds.
-The generic alternatives did not fit (jax 0.10.2): quax's rules do not fire through ``jit``, and qax and
-lorax no longer run on current JAX.
+arguments it was given. Rewritten bodies are cached per original jaxpr, :class:`Rules` (the activations and
+the policy) and tracing context (x64, mesh, default device and the other settings ``jax.jit`` keys its own
+cache on), so a rewritten ``jit`` is one new object, compiled once. The trace is JAX's internal
+``jax._src.core.Trace``: no public API intercepts binds. The generic alternatives did not fit (jax 0.10.2):
+quax's rules do not fire through ``jit``, and qax and lorax no longer run on current JAX.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -47,7 +50,16 @@ RULES: dict[str, tuple[core.Primitive, Callable[[Any], Any]]] = {
     "tanh": (lax.tanh_p, tanh),
 }
 _RULE_OF = {primitive: rule for primitive, rule in RULES.values()}
-Rules = frozenset[core.Primitive]  # the primitives to swap
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a trace rewrites, and so the key of every cached rewrite: the primitives whose activation
+    rule it swaps, and the ``jax.checkpoint`` policy every ``lax.scan`` body runs under (None: bodies
+    as written). :func:`swap` sets the first, :func:`~sigact.jax.remat_scans` the second."""
+
+    swap: frozenset[core.Primitive] = frozenset()
+    policy: Callable[..., Any] | None = None
 
 # Calls of a user's own custom rules: their bodies are theirs, and left as written.
 _CUSTOM_RULES = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
@@ -56,7 +68,7 @@ _CUSTOM_RULES = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_cal
 def _swappable(primitive: core.Primitive, params: dict[str, Any], rules: Rules) -> bool:
     """An activation sigact reproduces bit for bit: the default accuracy (``HIGHEST`` differentiates
     through the input, e.g. σ(x)·σ(−x), so it keeps the built-in)."""
-    return primitive in rules and params.get("accuracy") is None
+    return primitive in rules.swap and params.get("accuracy") is None
 
 
 def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
@@ -65,8 +77,9 @@ def _jaxprs_in(params: dict[str, Any]) -> list[core.Jaxpr]:
             if isinstance(v, (core.Jaxpr, core.ClosedJaxpr))]
 
 
-# Jaxpr -> {rules: whether it holds a swappable activation}. Eagerly every ``jnp`` call is a ``jit`` whose
-# body is asked about, so the answer is kept; weak keys, since JAX keeps the jaxprs it reuses.
+# Jaxpr -> {rules: whether it holds something to rewrite (a swappable activation; a scan, under a policy)}.
+# Eagerly every ``jnp`` call is a ``jit`` whose body is asked about, so the answer is kept; weak keys, since
+# JAX keeps the jaxprs it reuses.
 _contains: weakref.WeakKeyDictionary[Any, dict[Any, bool]] = weakref.WeakKeyDictionary()
 
 
@@ -75,6 +88,7 @@ def _contains_swappable(jaxpr: core.Jaxpr, rules: Rules) -> bool:
     if rules not in known:
         known[rules] = any(
             _swappable(eqn.primitive, eqn.params, rules)
+            or (eqn.primitive is lax.scan_p and rules.policy is not None)
             or (eqn.primitive.name not in _CUSTOM_RULES
                 and any(_contains_swappable(j, rules) for j in _jaxprs_in(eqn.params)))
             for eqn in jaxpr.eqns
@@ -93,6 +107,8 @@ class _SwapTrace(jax_core.Trace):
         with jax_core.set_current_trace(self.parent_trace):
             if _swappable(primitive, params, self.rules):
                 return _RULE_OF[primitive](*args)
+            if primitive is lax.scan_p and self.rules.policy is not None:
+                return primitive.bind(*args, **{**params, "jaxpr": _remat_body(params["jaxpr"], self.rules)})
             if primitive.name not in _CUSTOM_RULES and any(
                     _contains_swappable(j, self.rules) for j in _jaxprs_in(params)):
                 swapped = _swapped_params(params, self.rules)
@@ -161,6 +177,26 @@ def swapped_jaxpr(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
         if new.in_avals != in_avals or new.out_avals != closed.out_avals:
             raise RuntimeError(
                 f"sigact.jax.swap changed a jaxpr's types: {in_avals} -> {closed.out_avals} became "
+                f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it."
+            )
+        known[key] = new
+    return known[key]
+
+
+def _remat_body(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
+    """A scan body, rewritten as everywhere else (nested scans included), run under
+    ``jax.checkpoint(policy=rules.policy, prevent_cse=False)``: a scan differentiates its body as one
+    unit, so the policy decides what each step stacks for the backward loop. ``prevent_cse`` is off,
+    as JAX advises inside a scan, whose loop already keeps XLA from merging the recomputation away."""
+    known, key = _rewritten.setdefault(closed, {}), (rules, config.trace_context(), "scan body")
+    if key not in known:
+        in_avals = [v.aval for v in closed.jaxpr.invars]
+        body = jax.checkpoint(_under_swap(core.jaxpr_as_fun(closed), rules), policy=rules.policy,
+                              prevent_cse=False)
+        new = jax.make_jaxpr(body)(*in_avals)
+        if new.in_avals != in_avals or new.out_avals != closed.out_avals:
+            raise RuntimeError(
+                f"sigact.jax.remat_scans changed a scan body's types: {in_avals} -> {closed.out_avals} became "
                 f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it."
             )
         known[key] = new
@@ -266,7 +302,8 @@ def swap(fun: Callable[..., Any], *, sigmoid: bool = True, tanh: bool = True) ->
         if not isinstance(value, bool):
             raise TypeError(f"swap's {name}= turns that activation's rule on or off: expected True or False, "
                             f"got {type(value).__name__}: {value!r}")
-    return _swapped(fun, Rules(primitive for name, (primitive, _) in RULES.items() if chosen[name]), "swap")
+    return _swapped(fun, Rules(frozenset(primitive for name, (primitive, _) in RULES.items() if chosen[name])),
+                    "swap")
 
 
 def _swapped(fun: Callable[..., Any], rules: Rules, name: str) -> Callable[..., Any]:
@@ -316,4 +353,4 @@ def swap_sigmoid(fun: Callable[..., Any]) -> Callable[..., Any]:
         >>> sj.audit(cell, h, xs).total_bytes, sj.audit(swapped, h, xs).total_bytes
         (768, 512)
     """
-    return _swapped(fun, Rules({lax.logistic_p}), "swap_sigmoid")
+    return _swapped(fun, Rules(frozenset({lax.logistic_p})), "swap_sigmoid")
