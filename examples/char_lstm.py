@@ -146,8 +146,8 @@ def main(argv=None) -> None:
     parser.add_argument("--features", type=int, default=64, help="embedding and LSTM width (default 64)")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds of the plan (default 3)")
     parser.add_argument("--budget-mib", type=float, default=None,
-                        help="memory budget of the largest-batch search, in MiB (default: 4x what the "
-                             "built-in's gradient needs at --batch)")
+                        help="memory budget of the largest-batch search, in MiB: temp, arguments and outputs "
+                             "(default: 4x what the built-in's gradient step holds at --batch)")
     args = parser.parse_args(argv)
 
     docs = docstrings()
@@ -164,12 +164,9 @@ def main(argv=None) -> None:
     x0, y0 = data[0]
     params = model.init(jax.random.key(0), x0)
 
-    if hasattr(sj, "plan"):
-        plan = sj.plan(loss, params, x0, y0, rounds=args.rounds)
-        print(f"\n{plan}")
-        chosen = plan.best()
-    else:
-        chosen = sj.swap(loss)
+    plan = sj.plan(loss, params, x0, y0, rounds=args.rounds)
+    print(f"\n{plan}")
+    chosen = plan.best()
 
     reference, ref_params = train(loss, model, data)
     ours, our_params = train(chosen, model, data)
@@ -184,7 +181,13 @@ def main(argv=None) -> None:
         x, y = next(batches(codes, 1, n, args.length))
         return model.init(jax.random.key(0), x), x, y
 
-    # TODO after merge: largest
+    builtin = next(r for r in plan.rows if r.name == "builtin")
+    needs = builtin.temp_bytes + builtin.argument_bytes + builtin.output_bytes  # None on some backends: a TypeError
+    budget = int(args.budget_mib * 2**20) if args.budget_mib else 4 * needs
+    # Compiled only, never run: a budget above the machine's memory is safe to ask about.
+    sized = list(dict.fromkeys(["builtin", plan.best_name()]))
+    fits = sj.largest(make_args, loss, budget, lo=args.batch, candidates=sized)
+    print(f"\nthe built-in's gradient step holds {needs / 2**20:.2f} MiB at batch {args.batch}; {fits}")
     if not identical:
         raise SystemExit("the plan's choice changed a number")
 

@@ -80,6 +80,8 @@ def test_the_default_function_name_is_model_and_the_message_lists_the_functions_
     (["--budget=-5MiB"], "is not a size"),
     (["--budget", "12 parsecs"], "is not a size"),
     (["--rounds", "0"], "--rounds: at least 1"),
+    (["--policy", "dots_saveable", "--policy", "sometimes_saveable"], "--policy: unknown checkpoint policy 'sometimes"),
+    (["--policy", "save_only_these_names"], "a factory: pass the policy it makes"),
 ])
 def test_bad_options_exit_2_before_any_work(args, message, model_file, tmp_path, no_work, capsys):
     a_file = tmp_path / "a_file"
