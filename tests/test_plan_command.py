@@ -1,6 +1,7 @@
 """`sigact plan FILE.py[:NAME]`: each way it refuses its input before any work (exit 2, a message that
 says what to fix), and one small run to the end with its JSON and figure."""
 
+import json
 
 import pytest
 
@@ -105,3 +106,29 @@ def test_a_colon_in_a_path_is_part_of_the_path_unless_a_name_follows_it(tmp_path
 
     assert split_spec("a/b.py:loss") == (tmp_path.__class__("a/b.py"), "loss")
     assert split_spec("c:/models/b.py") == (tmp_path.__class__("c:/models/b.py"), "model")
+
+
+@pytest.mark.slow
+def test_a_small_model_gets_its_plan_json_figure_and_the_best_within_a_budget(model_file, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out_json, out_png = tmp_path / "out" / "plan.json", tmp_path / "plan.png"
+    code = main(["plan", str(model_file), "--policy", "nothing_saveable", "--rounds", "1", "--no-progress",
+                 "--budget", "1MiB", "--json", str(out_json), "--plot", str(out_png)])
+    stdout = capsys.readouterr().out
+    assert code == 0, stdout
+    plan = json.loads(out_json.read_text())
+    names = [r["name"] for r in plan["rows"]]
+    assert names == ["builtin", "swap_sigmoid", "swap", "remat_scans(nothing_saveable)",
+                     "swap + remat_scans(nothing_saveable)"]
+    assert all(name in stdout for name in names[:3]) and "\nUse " in stdout
+    within = min((r for r in plan["rows"] if r["on_front"]), key=lambda r: r["step_seconds"])["name"]
+    assert f"Within 1.0 MiB of temp memory: use {within}." in stdout
+    assert out_png.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_a_budget_nothing_fits_exits_1_and_names_the_least_memory(model_file, capsys):
+    code = main(["plan", str(model_file), "--policy", "nothing_saveable", "--rounds", "1", "--no-progress",
+                 "--budget", "1"])
+    stdout = capsys.readouterr().out
+    assert code == 1 and "Within 1 B of temp memory: no candidate fits" in stdout and "the least any needs is" in stdout
