@@ -21,7 +21,11 @@ except ModuleNotFoundError as missing:
 
 from sigact.jax._activations import sigmoid, sigmoid_jvp, tanh
 from sigact.jax._audit import audit
+from sigact.jax._largest import largest
+from sigact.jax._plan import plan
+from sigact.jax._plan_table import Plan, PlanRow
 from sigact.jax._remat import remat_scans
 from sigact.jax._swap import swap, swap_sigmoid
 
-__all__ = ["audit", "remat_scans", "sigmoid", "sigmoid_jvp", "swap", "swap_sigmoid", "tanh"]
+__all__ = ["Plan", "PlanRow", "audit", "largest", "plan", "remat_scans", "sigmoid", "sigmoid_jvp", "swap",
+           "swap_sigmoid", "tanh"]

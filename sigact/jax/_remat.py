@@ -60,12 +60,18 @@ def remat_scans(fun: Callable[..., Any], policy: str | Callable[..., Any]) -> Ca
     inside them too), and it composes with :func:`~sigact.jax.swap` both ways:
     ``remat_scans(swap(fun), p)`` and ``swap(remat_scans(fun, p))`` are the same program.
 
-    Bitwise. Values are ``fun``'s bit for bit: the forward pass is the same operations. Gradients are
-    bitwise ``fun``'s wherever XLA compiles the recomputed forward as it compiled the original;
-    tests/test_jax_remat.py checks this for ``nothing_saveable``, ``dots_saveable``,
-    ``dots_with_no_batch_dims_saveable`` and ``everything_saveable`` on scanned cells, nested scans
-    and Flax's LSTM on CPU. That is XLA's choice, not a guarantee: :func:`~sigact.jax.plan` compares
-    every candidate's gradients with the built-in's on the user's own model, and says when they differ.
+    Bitwise. Values are ``fun``'s bit for bit: the forward pass is the same operations. The gradients
+    are exactly those of the same ``jax.checkpoint`` written by hand around each scan body, and they
+    are ``fun``'s own bit for bit only where XLA compiles the recomputed forward as it compiled the
+    original, which is XLA's choice, not a guarantee. tests/test_jax_remat.py checks both sides on
+    CPU: bitwise under ``nothing_saveable``, ``dots_saveable``, ``dots_with_no_batch_dims_saveable``
+    and ``everything_saveable`` for a gated cell, nested scans and Flax's LSTM; and a step
+    ``h = x @ w; c = σ(h)·c + tanh(h)`` under ``mean(c²)`` whose weight gradient differs from
+    ``fun``'s by one ulp in some entries under ``nothing_saveable`` and ``dots_saveable`` (and not
+    under ``everything_saveable``), exactly as the hand-written ``jax.checkpoint`` does: the
+    derivatives of σ and tanh are then computed in the backward loop, fused with the cotangent,
+    instead of in the forward loop. :func:`~sigact.jax.plan` compares every candidate's gradients
+    with the built-in's on the user's own model, and says when they differ.
 
     Args:
         fun: the function (or callable pytree, such as an Equinox module) to transform.

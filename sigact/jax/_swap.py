@@ -54,12 +54,12 @@ _RULE_OF = {primitive: rule for primitive, rule in RULES.values()}
 
 @dataclass(frozen=True)
 class Rules:
-    """What a trace rewrites, and so the key of every cached rewrite: the primitives whose activation
-    rule it swaps, and the ``jax.checkpoint`` policy every ``lax.scan`` body runs under (None: bodies
-    as written). :func:`swap` sets the first, :func:`~sigact.jax.remat_scans` the second."""
+    """What a trace rewrites, and so the key of every cached rewrite: the primitives to swap, and the
+    ``jax.checkpoint`` policy each ``lax.scan`` body runs under (None: as written)."""
 
     swap: frozenset[core.Primitive] = frozenset()
     policy: Callable[..., Any] | None = None
+
 
 # Calls of a user's own custom rules: their bodies are theirs, and left as written.
 _CUSTOM_RULES = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
@@ -168,38 +168,32 @@ _rewritten: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDict
 _NEEDS_CONSTANTS = object()
 
 
+def _retraced(closed: core.ClosedJaxpr, body: Callable[..., Any], name: str) -> core.ClosedJaxpr:
+    in_avals = [v.aval for v in closed.jaxpr.invars]
+    new = jax.make_jaxpr(body)(*in_avals)
+    if new.in_avals != in_avals or new.out_avals != closed.out_avals:
+        raise RuntimeError(f"sigact.jax.{name} changed a jaxpr's types: {in_avals} -> {closed.out_avals} became "
+                           f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it.")
+    return new
+
+
 def swapped_jaxpr(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
     """The rewrite of ``closed``: same input and output types (weak types included), sigact inside."""
     known, key = _rewritten.setdefault(closed, {}), (rules, config.trace_context())
     if key not in known:
-        in_avals = [v.aval for v in closed.jaxpr.invars]
-        new = jax.make_jaxpr(_under_swap(core.jaxpr_as_fun(closed), rules))(*in_avals)
-        if new.in_avals != in_avals or new.out_avals != closed.out_avals:
-            raise RuntimeError(
-                f"sigact.jax.swap changed a jaxpr's types: {in_avals} -> {closed.out_avals} became "
-                f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it."
-            )
-        known[key] = new
+        known[key] = _retraced(closed, _under_swap(core.jaxpr_as_fun(closed), rules), "swap")
     return known[key]
 
 
 def _remat_body(closed: core.ClosedJaxpr, rules: Rules) -> core.ClosedJaxpr:
-    """A scan body, rewritten as everywhere else (nested scans included), run under
-    ``jax.checkpoint(policy=rules.policy, prevent_cse=False)``: a scan differentiates its body as one
-    unit, so the policy decides what each step stacks for the backward loop. ``prevent_cse`` is off,
-    as JAX advises inside a scan, whose loop already keeps XLA from merging the recomputation away."""
+    """A scan body, rewritten as any other (nested scans included), under ``jax.checkpoint`` with the
+    policy: a scan differentiates its body as one unit, so the policy decides what each step stacks.
+    ``prevent_cse=False``, as JAX advises inside a scan, whose loop already keeps XLA from merging the
+    recomputation away."""
     known, key = _rewritten.setdefault(closed, {}), (rules, config.trace_context(), "scan body")
     if key not in known:
-        in_avals = [v.aval for v in closed.jaxpr.invars]
-        body = jax.checkpoint(_under_swap(core.jaxpr_as_fun(closed), rules), policy=rules.policy,
-                              prevent_cse=False)
-        new = jax.make_jaxpr(body)(*in_avals)
-        if new.in_avals != in_avals or new.out_avals != closed.out_avals:
-            raise RuntimeError(
-                f"sigact.jax.remat_scans changed a scan body's types: {in_avals} -> {closed.out_avals} became "
-                f"{new.in_avals} -> {new.out_avals}. This is a bug in sigact; please report it."
-            )
-        known[key] = new
+        body = _under_swap(core.jaxpr_as_fun(closed), rules)
+        known[key] = _retraced(closed, jax.checkpoint(body, policy=rules.policy, prevent_cse=False), "remat_scans")
     return known[key]
 
 
