@@ -146,9 +146,11 @@ def run(args: argparse.Namespace, error: Error, check_output_file: Callable[[Pat
             print(f"Within {human_bytes(args.budget)} of temp memory: {nothing}.")
             fits = False
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)  # the check made it, and took it away again
         args.json.write_text(json.dumps(plan.to_json(), indent=2) + "\n")
         print(f"JSON written to {args.json}")
     if args.plot is not None:
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
         plan.plot(args.plot)
         print(f"figure written to {args.plot}")
     return 0 if fits else 1
