@@ -95,3 +95,21 @@ def test_the_swap_section_is_the_committed_runs():
         row = cells("benchmarks.md", r["function"])
         ratios = ", ".join(f"{run['eager'][i]['sigact_s'] / run['eager'][i]['builtin_s']:.2f}" for run in runs)
         assert row[1:] == [format_duration(r["builtin_s"]), format_duration(r["sigact_s"]), ratios], row
+
+
+def test_the_plan_tables_are_the_committed_run():
+    import importlib.util
+
+    pytest.importorskip("jax")  # the renderers live in the benchmark, which imports sigact.jax
+    spec = importlib.util.spec_from_file_location("plan_models", ROOT / "benchmarks" / "plan_models.py")
+    plan_models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plan_models)
+    results = json.loads((RESULTS / "plan-cpu.json").read_text())
+    assert results["command"] and results["timestamp"] and results["versions"]["jax"] and results["machine"]
+    page = (ROOT / "docs" / "memory.md").read_text()
+    assert len(results["plans"]) == 3
+    for plan in results["plans"]:
+        # The page says every candidate was bitwise, on all three models.
+        assert all(r["bitwise"] for r in plan["rows"]), plan["model"]
+        assert plan_models.plan_table(plan) in page, plan["model"]
+    assert plan_models.largest_table(results["largest"]) in page
