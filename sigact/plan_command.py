@@ -77,7 +77,7 @@ def split_spec(spec: str) -> tuple[Path, str]:
     return Path(spec), "model"
 
 
-def load(spec: str, error: Error) -> tuple[Callable, tuple]:
+def load(spec: str, error: Error) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """Import the file as a module (its folder first on ``sys.path``, as ``python FILE.py`` has it),
     call the named function and check that it returned ``(callable, tuple)``."""
     path, name = split_spec(spec)
