@@ -3,6 +3,7 @@ user's own arguments; ``largest``: the largest size that fits a budget, by compi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -207,7 +208,7 @@ def plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
     rows = [PlanRow(name, *memory(compiled[same_as.get(name, name)]), medians[same_as.get(name, name)],
                     bitwise[same_as.get(name, name)], False, same_as.get(name)) for name in functions]
     front = pareto_front(rows)
-    rows = [PlanRow(**{**r.__dict__, "on_front": r.name in front}) for r in rows]
+    rows = [dataclasses.replace(r, on_front=r.name in front) for r in rows]
     return Plan(rows, functions, {"function": getattr(fun, "__qualname__", repr(fun)), "rounds": rounds,
                                   "seconds": seconds, **environment()})
 
