@@ -1,5 +1,5 @@
-"""The ``sigact`` command line: ``sigact report`` (exactness, memory, speed) and ``sigact verify``
-(bitwise parity, exhaustively where it can be)."""
+"""The ``sigact`` command line: ``sigact report`` (exactness, memory, speed), ``sigact verify``
+(bitwise parity, exhaustively where it can be) and ``sigact plan`` (swap or remat, on your model)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from sigact import __version__
+from sigact.tools import plan_command
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--full", action="store_true", help="float32: all 2^32 bit patterns (minutes on a CPU)")
     verify.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     verify.add_argument("--no-progress", action="store_true", help="print no progress on stderr")
+    plan_command.add_parser(commands)
     return p
 
 
@@ -155,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         return report(args, p.error)
     if args.command == "verify":
         return verify(args, p.error)
+    if args.command == "plan":
+        return plan_command.run(args, p.error, _check_output_file)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -1,5 +1,6 @@
 """Each example runs to the end, shortened, and shows what it promises."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,9 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run(name, *args):
+def run(name, *args, timeout=120):
     out = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=timeout)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -56,3 +57,19 @@ def test_jax_swap_trains_flax_lstm_to_identical_losses_with_less_temp_memory():
     assert change <= -25  # sigmoid and tanh both output-only: about -33 % at this size
     final, first = float(stdout.split("final loss ")[1].split()[0]), float(stdout.split("(from ")[1].split(")")[0])
     assert final < first
+
+
+@pytest.mark.slow
+def test_char_lstm_trains_the_plans_choice_to_identical_losses_and_finds_a_larger_batch():
+    pytest.importorskip("flax")
+    pytest.importorskip("optax")
+    stdout = run("char_lstm.py", "--steps", "3", "--batch", "2", "--length", "16", "--features", "8",
+                 "--rounds", "1", timeout=600)
+    assert "docstrings of Python" in stdout
+    assert "every loss and the trained parameters bitwise identical to the built-in's: True" in stdout
+    table = stdout.split("\ncandidate", 1)[1].split("step     as written")[0]
+    assert "builtin" in table and "  *" in table and "\nUse " in table
+    fits = dict(re.findall(r"^  (\S.*?)  +(\d+)", stdout.split("compilations):")[1], re.MULTILINE))
+    assert list(fits)[0] == "builtin" and len(fits) == 2, fits
+    builtin, chosen = (int(n) for n in fits.values())
+    assert chosen >= builtin >= 2
