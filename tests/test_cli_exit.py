@@ -4,12 +4,12 @@ run on (issue 25's mutation audit left both unchecked)."""
 
 import pytest
 
-from sigact import report
+from sigact.tools import report
 from sigact.cli import main
 
 
 def results(*passed: bool) -> dict:
-    """What ``sigact.report.run`` returns, with one installed framework whose checks gave ``passed``,
+    """What ``sigact.tools.report.run`` returns, with one installed framework whose checks gave ``passed``,
     and the other not installed; no timing or memory rows (they never decide the exit status)."""
     framework, missing = report.FRAMEWORKS
     return {

@@ -94,9 +94,9 @@ import torch
 
 def destroy_library():
     # sigact.torch defines the operator sigact::sigmoid_grad when imported; a fresh import defines it again.
-    backward = sys.modules.get("sigact.torch._backward")
-    if backward is not None:
-        backward._LIBRARY._destroy()
+    compile_op = sys.modules.get("sigact.torch._compile_op")
+    if compile_op is not None:
+        compile_op._LIBRARY._destroy()
 
 def bits(*tensors):
     return [t.detach().contiguous().view(-1).view(torch.uint8).tolist() for t in tensors]
@@ -129,8 +129,8 @@ def checks(st):
         with torch.autograd.forward_ad.dual_level():
             dual = lambda act: torch.autograd.forward_ad.unpack_dual(act(torch.autograd.forward_ad.make_dual(x0, t)))
             out[f"forward_ad {key}"] = bits(*dual(st.sigmoid)) == bits(*dual(torch.sigmoid))
-    backward = sys.modules["sigact.torch._backward"]
-    out["compiled order"] = "decomposed" if backward._builtin_backward_is_decomposed() else "eager"
+    compile_op = sys.modules["sigact.torch._compile_op"]
+    out["compiled order"] = "decomposed" if compile_op._builtin_backward_is_decomposed() else "eager"
     return out
 
 results = {}
