@@ -47,7 +47,9 @@ def measure(quick: bool, timing: dict) -> dict:
     mlp = {"layers": 2, "batch": 16, "width": 8, "hidden": 16} if quick else {}
     builds = [lambda cell=cell: jax_models.flax_rnn(cell, **rnn) for cell in ("LSTMCell", "GRUCell",
                                                                                "OptimizedLSTMCell")]
-    builds += [lambda a=a, r=r: jax_models.scanned_mlp(a, remat=r, **mlp)
+    # Remat by remat_scans, as the plan's candidates do: every scan body under the policy.
+    builds += [lambda a=a, r=r: (jax_models.remat(jax_models.scanned_mlp(a, **mlp), r) if r
+                                 else jax_models.scanned_mlp(a, **mlp))
                for a in ("silu", "sigmoid") for r in (None, "dots_saveable", "nothing_saveable")]
     memory = []
     for build in builds:

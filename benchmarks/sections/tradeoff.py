@@ -2,17 +2,17 @@
 
 The swap against remat: Flax LSTM and GRU, Equinox LSTM, Keras LSTM (length 512) and a scanned SwiGLU
 stack, each built-in and swapped, without remat and under nothing_saveable and dots_saveable: temp memory,
-and step time as a ratio to the built-in's.
+and step time as a ratio to the built-in's. Measured by the engine of ``sigact.jax.plan`` on its own
+candidates (remat is ``remat_scans``, every scan body under the policy); a candidate that compiles to
+another's program is timed once, and its row names that one (``same_as``).
 """
 
 from __future__ import annotations
 
-import jax
-
 from sections.common import log, table
 from sigact._saved import human_bytes
-from sigact._timing import interleaved_medians, perf_counter_timer
-from sigact.tools import jax_backend, jax_models
+from sigact.jax import _plan as engine
+from sigact.tools import jax_models
 from sigact.tools.report import format_duration
 
 REMATS = (None, "nothing_saveable", "dots_saveable")
@@ -21,30 +21,31 @@ TEMP_TARGETS = {"LSTM": 0.70, "GRU": 0.80}
 TIME_TARGET = 1.03
 
 
+def candidate(swap: str, remat: str | None) -> str:
+    """The plan's name for a configuration: ``swap + remat_scans(dots_saveable)``, ``builtin``..."""
+    if remat is None:
+        return swap
+    return f"{'swap + ' if swap == 'swap' else ''}remat_scans({remat})"
+
+
 def measure(quick: bool, timing: dict) -> dict:
+    """The plan's engine on six of its candidates per model: the built-in and the swap, each alone and
+    with every scan body under each policy (``remat_scans``); gradients compared with the built-in's."""
     rows = []
+    configurations = [(swap, remat) for remat in REMATS for swap in ("builtin", "swap")]
     for build in jax_models.tradeoff_models(quick):
-        compiled, name = {}, None
-        for remat in REMATS:
-            model = build(remat)
-            name = name or model.name
-            log(f"trade-off: {model.name}")
-            for swap, fn in jax_models.compiled_gradients(model, ("builtin", "swap")).items():
-                compiled[swap, remat] = (fn, model.args)
-        bitwise = all(jax_models.bitwise_equal({k: compiled[k, r][0] for k in ("builtin", "swap")},
-                                               compiled["builtin", r][1]) for r in REMATS)
-        steps = {key: (lambda fn=fn, args=args: jax.block_until_ready(fn(*args)))
-                 for key, (fn, args) in compiled.items()}
+        model = build()
+        functions = engine.candidates(model.loss, [r for r in REMATS if r])
         # Six contenders of up to a second a step: three rounds, not seven, keep a run near ten minutes.
-        medians = interleaved_medians(steps, perf_counter_timer, rounds=min(3, timing["rounds"]),
-                                      seconds=timing["seconds"])
-        base_bytes, base_s = jax_backend.temp_bytes(compiled["builtin", None][0]), medians["builtin", None]
-        for (swap, remat), (fn, _) in compiled.items():
-            temp = jax_backend.temp_bytes(fn)
-            rows.append({"model": name, "swap": swap, "remat": remat, "temp_bytes": temp,
-                         "seconds": medians[swap, remat],
-                         "temp_ratio": temp / base_bytes, "time_ratio": medians[swap, remat] / base_s,
-                         "gradients_bitwise_equal": bitwise})
+        measured = engine.measure({candidate(*c): functions[candidate(*c)] for c in configurations}, model.args,
+                                  rounds=min(3, timing["rounds"]), seconds=timing["seconds"],
+                                  on_step=lambda message, name=model.name: log(f"trade-off: {name}: {message}"))
+        base = measured[0]
+        for (swap, remat), r in zip(configurations, measured, strict=True):
+            rows.append({"model": model.name, "swap": swap, "remat": remat, "temp_bytes": r.temp_bytes,
+                         "seconds": r.step_seconds, "temp_ratio": r.temp_bytes / base.temp_bytes,
+                         "time_ratio": r.step_seconds / base.step_seconds, "gradients_bitwise_equal": r.bitwise,
+                         "same_as": r.same_as})
     return {"rows": rows, "targets": targets(rows)}
 
 
@@ -69,7 +70,8 @@ def targets(rows: list[dict]) -> list[dict]:
 
 def show(result: dict) -> None:
     print("## Trade-off: the swap against remat. Temp memory of jit(grad(loss)) and median step time, both as\n"
-          "## ratios to the built-in without remat (the six configurations timed in alternating rounds)\n")
+          "## ratios to the built-in without remat (the six configurations timed in alternating rounds; 'bitwise':\n"
+          "## gradients equal to the built-in's without remat)\n")
     rows = [[r["model"], r["swap"], r["remat"] or "-", human_bytes(r["temp_bytes"]), f"{r['temp_ratio']:.3f}",
              format_duration(r["seconds"]), f"{r['time_ratio']:.3f}", str(r["gradients_bitwise_equal"])]
             for r in result["rows"]]

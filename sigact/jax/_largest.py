@@ -10,7 +10,7 @@ from typing import Any
 import jax
 
 from sigact._saved import human_bytes
-from sigact.jax._plan import DEFAULT_POLICIES, Policy, candidates, memory
+from sigact.jax._plan import DEFAULT_POLICIES, Policy, candidates, compile_step, memory
 from sigact.jax._remat import policy_name
 
 _LIMIT = 2**40  # doubling past this means the memory does not grow with n
@@ -134,7 +134,7 @@ def largest(make_args: Callable[[int], Sequence[Any]], fun: Callable[..., Any], 
         if key in known:
             return known[key], False
         try:
-            compiled = jax.jit(jax.grad(candidate, argnums)).lower(*args_at(n)).compile()
+            compiled = compile_step(candidate, args_at(n), argnums)
         except Exception as error:
             if not any("make_args" in note for note in getattr(error, "__notes__", [])):
                 error.add_note(f"(compiling the gradient at n={n}, in sigact.jax.largest)")

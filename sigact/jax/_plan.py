@@ -167,24 +167,42 @@ def plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
         raise ValueError(f"rounds is a number of timing rounds, at least 1, got {rounds!r}")
     functions = candidates(fun, policies)
     check_differentiable(fun, args, argnums, kwargs)
-    steps = len(functions) + 1 + rounds
-    report = Progress(steps, enabled=progress)
-    compiled: dict[str, jax.stages.Compiled] = {}
-    same_as: dict[str, str] = {}
+    report = Progress(len(functions) + 1 + rounds, enabled=progress)
+    rows = measure(functions, args, argnums, kwargs, rounds=rounds, seconds=seconds, on_step=report.step)
+    report.clear()
+    front = pareto_front(rows)
+    rows = [dataclasses.replace(r, on_front=r.name in front) for r in rows]
+    return Plan(rows, functions, {"function": getattr(fun, "__qualname__", repr(fun)), "rounds": rounds,
+                                  "seconds": seconds, **environment()})
+
+
+def compile_step(candidate: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0,
+                 kwargs: dict[str, Any] | None = None) -> jax.stages.Compiled:
+    """``jax.jit(jax.grad(candidate, argnums))``, compiled on ``args`` and ``kwargs`` (nothing runs)."""
+    return jax.jit(jax.grad(candidate, argnums)).lower(*args, **(kwargs or {})).compile()
+
+
+def same_programs(compiled: dict[str, jax.stages.Compiled]) -> dict[str, str]:
+    """``{name: earlier name}`` for each compiled step whose optimized program an earlier one's is."""
     programs: dict[str, str] = {}
-    for name, candidate in functions.items():
-        report.step(f"compiling {name}")
-        compiled[name] = jax.jit(jax.grad(candidate, argnums)).lower(*args, **kwargs).compile()
-        digest = _program_hash(compiled[name])
-        if digest in programs:
-            same_as[name] = programs[digest]
-        else:
-            programs[digest] = name
-    distinct = [name for name in functions if name not in same_as]
-    # Each candidate's first call, interleaved_medians' warm-up, gives the gradients to compare.
+    same_as: dict[str, str] = {}
+    for name, step in compiled.items():
+        first = programs.setdefault(_program_hash(step), name)
+        if first != name:
+            same_as[name] = first
+    return same_as
+
+
+def time_steps(compiled: dict[str, jax.stages.Compiled], args: Sequence[Any], kwargs: dict[str, Any] | None = None,
+               *, rounds: int, seconds: float, on_round: Callable[[int], None] = lambda i: None
+               ) -> tuple[dict[str, float], dict[str, Any]]:
+    """Median seconds per call of each compiled step, in ``rounds`` interleaved rounds (the engine of
+    ``sigact report``), and each one's output from its first call (the warm-up, not timed).
+    ``on_round(i)`` is called as round ``i`` (from 0) starts."""
+    kwargs = kwargs or {}
     first: dict[str, Any] = {}
 
-    def step(name: str) -> object:
+    def call(name: str) -> object:
         out = jax.block_until_ready(compiled[name](*args, **kwargs))
         first.setdefault(name, out)
         return out
@@ -193,25 +211,54 @@ def plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
 
     def timer(fn: Callable[[], object], seconds: float) -> list[float]:
         nonlocal calls
-        if calls % len(distinct) == 0:
-            report.step(f"timing round {calls // len(distinct) + 1} of {rounds}, {len(distinct)} programs")
+        if calls % len(compiled) == 0:
+            on_round(calls // len(compiled))
         calls += 1
         return perf_counter_timer(fn, seconds)
 
-    contenders: dict[str, Callable[[], object]] = {name: functools.partial(step, name) for name in distinct}
-    medians = interleaved_medians(contenders, timer, rounds=rounds, seconds=seconds)
-    report.step("comparing gradients with the built-in's")
-    expected = jax.tree.leaves(first["builtin"])
-    bitwise = {name: all(a.dtype == b.dtype and mismatches(a, b).size == 0
-                         for a, b in zip(jax.tree.leaves(first[name]), expected, strict=True))
-               for name in distinct}
-    report.clear()
-    rows = [PlanRow(name, *memory(compiled[same_as.get(name, name)]), medians[same_as.get(name, name)],
-                    bitwise[same_as.get(name, name)], False, same_as.get(name)) for name in functions]
-    front = pareto_front(rows)
-    rows = [dataclasses.replace(r, on_front=r.name in front) for r in rows]
-    return Plan(rows, functions, {"function": getattr(fun, "__qualname__", repr(fun)), "rounds": rounds,
-                                  "seconds": seconds, **environment()})
+    contenders: dict[str, Callable[[], object]] = {name: functools.partial(call, name) for name in compiled}
+    return interleaved_medians(contenders, timer, rounds=rounds, seconds=seconds), first
+
+
+def bitwise(tree: Any, expected: Any) -> bool:
+    """Every leaf of ``tree`` equals ``expected``'s bit for bit, dtype included (NaN payloads too)."""
+    leaves, want = jax.tree.leaves(tree), jax.tree.leaves(expected)
+    return len(leaves) == len(want) and all(a.dtype == b.dtype and a.shape == b.shape and mismatches(a, b).size == 0
+                                            for a, b in zip(leaves, want, strict=True))
+
+
+def measure(functions: dict[str, Callable[..., Any]], args: Sequence[Any], argnums: int | Sequence[int] = 0,
+            kwargs: dict[str, Any] | None = None, *, rounds: int = 5, seconds: float = 0.0,
+            on_step: Callable[[str], None] = lambda message: None) -> list[PlanRow]:
+    """The plan's engine: each function's gradient compiled (:func:`compile_step`), its memory read
+    (:func:`memory`), the distinct programs timed in interleaved rounds (:func:`time_steps`) and their
+    gradients compared with the first function's, the built-in's (:func:`bitwise`); a row per function, in order, none
+    on the front yet. ``on_step`` hears one line per compilation, per round and for the comparison.
+
+    Examples:
+        The built-in and the swap of a tanh recurrence, measured as :func:`plan` measures them:
+
+        >>> import jax, jax.numpy as jnp, sigact.jax as sj
+        >>> from sigact.jax._plan import measure
+        >>> def loss(w, xs):
+        ...     return jnp.mean(jax.lax.scan(lambda c, x: (jnp.tanh(x @ w + c), None), jnp.zeros(4), xs)[0])
+        >>> rows = measure({"builtin": loss, "swap": sj.swap(loss)}, (jnp.eye(4), jnp.ones((16, 4))), rounds=1)
+        >>> [(r.name, r.bitwise, r.temp_bytes < rows[0].temp_bytes or r.name == "builtin") for r in rows]
+        [('builtin', True, True), ('swap', True, True)]
+    """
+    compiled: dict[str, jax.stages.Compiled] = {}
+    for name, candidate in functions.items():
+        on_step(f"compiling {name}")
+        compiled[name] = compile_step(candidate, args, argnums, kwargs)
+    same_as = same_programs(compiled)
+    distinct = {name: step for name, step in compiled.items() if name not in same_as}
+    medians, grads = time_steps(distinct, args, kwargs, rounds=rounds, seconds=seconds, on_round=lambda i: on_step(
+        f"timing round {i + 1} of {rounds}, {len(distinct)} programs"))
+    on_step("comparing gradients with the built-in's")
+    reference = grads[next(iter(functions))]
+    same = {name: bitwise(grads[name], reference) for name in distinct}
+    return [PlanRow(name, *memory(compiled[same_as.get(name, name)]), medians[same_as.get(name, name)],
+                    same[same_as.get(name, name)], False, same_as.get(name)) for name in functions]
 
 
 def environment() -> dict[str, Any]:

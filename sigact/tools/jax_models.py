@@ -5,8 +5,9 @@ Each model is a loss whose gradient is compiled as written (the built-in rules),
 :func:`~sigact.jax.swap_sigmoid` and through :func:`~sigact.jax.swap`. Every model runs a
 ``lax.scan``, which stacks each step's residuals into buffers that live from the forward loop to the
 backward loop; the built-in's extra y·(1 − y) for a sigmoid, and its extra (1 − y) beside y for a
-tanh, are among them, and no fusion can remove them. ``remat`` names a ``jax.checkpoint_policies``
-policy applied to each step (or to the whole layer where the framework hides its step).
+tanh, are among them, and no fusion can remove them. Compiling, memory, timing and the bitwise check
+are :func:`~sigact.jax.plan`'s engine (``sigact/jax/_plan.py``), on the plan's own candidates; remat
+is :func:`~sigact.jax.remat_scans`, which reaches every framework's scan, hidden or not.
 """
 
 from __future__ import annotations
@@ -21,15 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import sigact.jax as sj
-from sigact._bits import mismatches
-from sigact._timing import interleaved_medians, perf_counter_timer
-from sigact.tools.jax_backend import temp_bytes
+from sigact.jax import _plan as engine
 
-SWAPS: dict[str, Callable[[Callable], Callable]] = {
-    "builtin": lambda loss: loss,
-    "swap_sigmoid": sj.swap_sigmoid,
-    "swap": sj.swap,
-}
+SWAPS = ("builtin", "swap_sigmoid", "swap")
 
 
 @dataclass(frozen=True)
@@ -60,33 +55,19 @@ def cpu_policies() -> dict[str, Callable]:
                 offload_dst="pinned_host")}
 
 
-def policy(remat: str) -> Callable:
-    """The policy of that name, from :func:`cpu_policies`."""
-    return cpu_policies()[remat]
-
-
-def _named(name: str, remat: str | None) -> str:
-    return name + (f", remat {remat}" if remat else "")
-
-
 def flax_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 512, inputs: int = 128,
-             features: int = 256, remat: str | None = None) -> Model:
-    """Flax linen's own recurrent cell through ``nn.RNN`` (a ``lax.scan``), as a user would write it;
-    with ``remat``, the cell under ``nn.remat`` with that policy."""
+             features: int = 256) -> Model:
+    """Flax linen's own recurrent cell through ``nn.RNN`` (a ``lax.scan``), as a user would write it."""
     import flax.linen as nn
 
-    cls = getattr(nn, cell)
-    if remat is not None:
-        cls = nn.remat(cls, policy=policy(remat))
-    model = nn.RNN(cls(features=features))
+    model = nn.RNN(getattr(nn, cell)(features=features))
     x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
     variables = model.init(jax.random.key(1), x)
 
     def loss(variables, x):
         return jnp.mean(model.apply(variables, x) ** 2)
 
-    return Model(_named(f"Flax {cell}, nn.RNN, x {batch}x{steps}x{inputs}, {features} features", remat),
-                 loss, (variables, x))
+    return Model(f"Flax {cell}, nn.RNN, x {batch}x{steps}x{inputs}, {features} features", loss, (variables, x))
 
 
 def nnx_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 128, inputs: int = 128,
@@ -107,9 +88,9 @@ def nnx_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 128, inputs: i
 
 
 def equinox_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 512, inputs: int = 128,
-                features: int = 256, remat: str | None = None) -> Model:
+                features: int = 256) -> Model:
     """An Equinox cell stepped by ``lax.scan`` over time and ``vmap`` over the batch, the way
-    Equinox's docs write an RNN; with ``remat``, each step under ``jax.checkpoint``."""
+    Equinox's docs write an RNN."""
     import equinox as eqx
 
     module = getattr(eqx.nn, cell)(inputs, features, key=jax.random.key(1))
@@ -124,13 +105,10 @@ def equinox_rnn(cell: str = "LSTMCell", batch: int = 32, steps: int = 512, input
             carry = step_cell(x_t, carry)
             return carry, carry[0] if lstm else carry
 
-        if remat is not None:
-            step = jax.checkpoint(step, policy=policy(remat))
         h = jnp.zeros((batch, features))
         return jnp.mean(jax.lax.scan(step, (h, h) if lstm else h, x)[1] ** 2)
 
-    return Model(_named(f"Equinox {cell}, lax.scan, x {batch}x{steps}x{inputs}, {features} features", remat),
-                 loss, (params, x))
+    return Model(f"Equinox {cell}, lax.scan, x {batch}x{steps}x{inputs}, {features} features", loss, (params, x))
 
 
 def _keras():
@@ -143,10 +121,10 @@ def _keras():
     return keras
 
 
-def keras_rnn(layer: str = "LSTM", batch: int = 32, steps: int = 512, inputs: int = 128, features: int = 256,
-              remat: str | None = None) -> Model:
+def keras_rnn(layer: str = "LSTM", batch: int = 32, steps: int = 512, inputs: int = 128,
+              features: int = 256) -> Model:
     """A Keras 3 recurrent layer on the JAX backend through ``stateless_call`` (its ``lax.scan`` is
-    inside Keras); with ``remat``, the whole layer under ``jax.checkpoint``, since Keras hides its step."""
+    inside Keras, which offers no remat knob: :func:`~sigact.jax.remat_scans` reaches it)."""
     keras = _keras()
     rnn = getattr(keras.layers, layer)(features, return_sequences=True)
     rnn.build((batch, steps, inputs))
@@ -154,17 +132,11 @@ def keras_rnn(layer: str = "LSTM", batch: int = 32, steps: int = 512, inputs: in
     fixed = [v.value for v in rnn.non_trainable_variables]
     x = jax.random.normal(jax.random.key(0), (batch, steps, inputs))
 
-    def forward(trainable, x):
-        return rnn.stateless_call(trainable, fixed, x)[0]
-
-    if remat is not None:
-        forward = jax.checkpoint(forward, policy=policy(remat))
-
     def loss(trainable, x):
-        return jnp.mean(forward(trainable, x) ** 2)
+        return jnp.mean(rnn.stateless_call(trainable, fixed, x)[0] ** 2)
 
-    return Model(_named(f"Keras {layer}, stateless_call, x {batch}x{steps}x{inputs}, {features} features", remat),
-                 loss, (trainable, x))
+    return Model(f"Keras {layer}, stateless_call, x {batch}x{steps}x{inputs}, {features} features", loss,
+                 (trainable, x))
 
 
 def haiku_rnn(core: str = "LSTM", batch: int = 32, steps: int = 128, inputs: int = 128,
@@ -188,11 +160,11 @@ def haiku_rnn(core: str = "LSTM", batch: int = 32, steps: int = 128, inputs: int
 
 
 def scanned_mlp(activation: str = "silu", layers: int = 16, batch: int = 2048, width: int = 256,
-                hidden: int = 1024, remat: str | None = None) -> Model:
+                hidden: int = 1024) -> Model:
     """A stack of residual layers run by ``lax.scan``, as scanned transformer stacks are: each
     ``h + act(h @ W1) @ W2`` with ``act`` ``jax.nn.silu`` or ``jax.nn.sigmoid`` (a sigmoid-gated MLP),
-    or ``h + (silu(h @ W1) * (h @ W3)) @ W2`` for ``"swiglu"``. With ``remat`` each layer runs under
-    ``jax.checkpoint`` with that policy; ``h @ W1`` is named ``"hidden"`` for the name-based policies."""
+    or ``h + (silu(h @ W1) * (h @ W3)) @ W2`` for ``"swiglu"``. ``h @ W1`` is named ``"hidden"`` for
+    the name-based policies of :func:`cpu_policies` (under :func:`~sigact.jax.remat_scans`)."""
     from jax.ad_checkpoint import checkpoint_name
 
     k1, k2, k3, k4 = jax.random.split(jax.random.key(2), 4)
@@ -211,29 +183,31 @@ def scanned_mlp(activation: str = "silu", layers: int = 16, batch: int = 2048, w
                 inner = {"silu": jax.nn.silu, "sigmoid": jax.nn.sigmoid}[activation](pre)
             return h + inner @ w[1], None
 
-        if remat is not None:
-            layer = jax.checkpoint(layer, policy=policy(remat))
         return jnp.mean(jax.lax.scan(layer, x, weights)[0] ** 2)
 
     title = {"silu": "SiLU", "sigmoid": "sigmoid-gated", "swiglu": "SwiGLU"}[activation]
-    return Model(_named(f"scanned {title} MLP, {layers} layers, batch {batch}, {width}->{hidden}->{width}", remat),
-                 loss, (weights, x))
+    return Model(f"scanned {title} MLP, {layers} layers, batch {batch}, {width}->{hidden}->{width}", loss,
+                 (weights, x))
 
 
-def tradeoff_models(quick: bool = False) -> list[Callable[..., Model]]:
-    """The five models of the memory/time trade-off, at sequence length 512 (``quick``: tiny), each
-    a builder taking ``remat``."""
+def remat(model: Model, policy: str | Callable) -> Model:
+    """The model with every scan body under ``jax.checkpoint`` with ``policy`` (a name, or one of
+    :func:`cpu_policies`), by :func:`~sigact.jax.remat_scans`."""
+    name = policy if isinstance(policy, str) else getattr(policy, "__name__", "a policy")
+    return Model(f"{model.name}, remat {name}", sj.remat_scans(model.loss, policy), model.args)
+
+
+def tradeoff_models(quick: bool = False) -> list[Callable[[], Model]]:
+    """The five models of the memory/time trade-off, at sequence length 512 (``quick``: tiny)."""
     if quick:
         rnn = {"batch": 4, "steps": 16, "inputs": 8, "features": 16}
         mlp = {"layers": 2, "batch": 32, "width": 16, "hidden": 64}
     else:
         rnn = {"batch": 16, "steps": 512, "inputs": 128, "features": 256}
         mlp = {"layers": 8, "batch": 512, "width": 512, "hidden": 1536}
-    return [lambda remat=None: flax_rnn("LSTMCell", remat=remat, **rnn),
-            lambda remat=None: flax_rnn("GRUCell", remat=remat, **rnn),
-            lambda remat=None: equinox_rnn("LSTMCell", remat=remat, **rnn),
-            lambda remat=None: keras_rnn("LSTM", remat=remat, **rnn),
-            lambda remat=None: scanned_mlp("swiglu", remat=remat, **mlp)]
+    return [lambda: flax_rnn("LSTMCell", **rnn), lambda: flax_rnn("GRUCell", **rnn),
+            lambda: equinox_rnn("LSTMCell", **rnn), lambda: keras_rnn("LSTM", **rnn),
+            lambda: scanned_mlp("swiglu", **mlp)]
 
 
 def report_models(quick: bool) -> list[Callable[[], Model]]:
@@ -247,32 +221,32 @@ def report_models(quick: bool) -> list[Callable[[], Model]]:
             lambda: scanned_mlp("silu"), lambda: scanned_mlp("sigmoid")]
 
 
-def compiled_gradients(model: Model, swaps: tuple[str, ...] = ("builtin", "swap_sigmoid", "swap")
-                       ) -> dict[str, jax.stages.Compiled]:
-    """The compiled gradient of the model's loss, as written ("builtin") and through each swap."""
-    return {name: jax.jit(jax.grad(SWAPS[name](model.loss))).lower(*model.args).compile() for name in swaps}
+def compiled_gradients(model: Model, swaps: tuple[str, ...] = SWAPS) -> dict[str, jax.stages.Compiled]:
+    """The compiled gradient of the model's loss, as written ("builtin") and through each swap: the
+    plan's candidates of those names, compiled by its engine."""
+    functions = engine.candidates(model.loss, ())
+    return {name: engine.compile_step(functions[name], model.args) for name in swaps}
 
 
-def temp_bytes_by_swap(compiled: dict[str, jax.stages.Compiled]) -> dict[str, int]:
-    """``{"<swap>_temp_bytes": XLA temp bytes}`` of each compiled gradient, as the rows name them."""
-    return {f"{k}_temp_bytes": temp_bytes(fn) for k, fn in compiled.items()}
+def temp_bytes_by_swap(compiled: dict[str, jax.stages.Compiled]) -> dict[str, int | None]:
+    """``{"<swap>_temp_bytes": XLA temp bytes}`` of each compiled gradient, as the rows name them
+    (None where the backend does not measure them)."""
+    return {f"{k}_temp_bytes": engine.memory(fn)[0] for k, fn in compiled.items()}
 
 
 def bitwise_equal(compiled: dict[str, jax.stages.Compiled], args: tuple[Any, ...]) -> bool:
     """Every compiled gradient's leaves equal the first one's, bit for bit."""
-    grads = [jax.tree.leaves(fn(*args)) for fn in compiled.values()]
-    return all(a.dtype == b.dtype and mismatches(b, a).size == 0 for g in grads[1:]
-               for a, b in zip(grads[0], g, strict=True))
+    grads = [fn(*args) for fn in compiled.values()]
+    return all(engine.bitwise(g, grads[0]) for g in grads[1:])
 
 
 def measure(model: Model, *, rounds: int = 3, seconds: float = 0.0) -> dict[str, Any]:
     """XLA temp bytes and median step seconds of the jitted gradient, built-in against each swap, and
-    whether the gradients are bitwise equal."""
-    compiled = compiled_gradients(model)
-    steps = {name: (lambda fn=fn: jax.block_until_ready(fn(*model.args))) for name, fn in compiled.items()}
-    medians = interleaved_medians(steps, perf_counter_timer, rounds=rounds, seconds=seconds)
-    return {"name": model.name, **temp_bytes_by_swap(compiled),
-            **{f"{k}_s": medians[k] for k in compiled}, "gradients_bitwise_equal": bitwise_equal(compiled, model.args)}
+    whether the gradients are bitwise equal: the plan's engine on the built-in and the two swaps."""
+    functions = engine.candidates(model.loss, ())
+    rows = engine.measure({k: functions[k] for k in SWAPS}, model.args, rounds=rounds, seconds=seconds)
+    return {"name": model.name, **{f"{r.name}_temp_bytes": r.temp_bytes for r in rows},
+            **{f"{r.name}_s": r.step_seconds for r in rows}, "gradients_bitwise_equal": all(r.bitwise for r in rows)}
 
 
 def models(quick: bool = False, on_model: Callable[[int], None] = lambda i: None) -> tuple[list[dict], list[str]]:

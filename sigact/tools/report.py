@@ -178,9 +178,12 @@ def format_framework(framework: Framework, result: dict[str, Any]) -> str:
         for m in result["models"]:
             cells = []
             for unit, show in (("temp_bytes", human_bytes), ("s", format_duration)):
-                b = m[f"builtin_{unit}"]
-                cells.append(f" {show(b):>9}" + "".join(f" {show(m[f'{k}_{unit}']):>9} {m[f'{k}_{unit}'] / b:>5.2f}x"
-                                                         for k in ("swap_sigmoid", "swap")))
+                # The plan's engine gives None where the backend measures no memory: shown so, never as 0.
+                b, value = m[f"builtin_{unit}"], {k: m[f"{k}_{unit}"] for k in ("swap_sigmoid", "swap")}
+                shown = {k: show(v) if v is not None else "n/a" for k, v in [("builtin", b), *value.items()]}
+                cells.append(f" {shown['builtin']:>9}" + "".join(
+                    f" {shown[k]:>9} " + (f"{v / b:>5.2f}x" if v is not None and b else f"{'-':>6}")
+                    for k, v in value.items()))
             lines.append(f"    {m['name']:<66}" + "".join(cells))
     lines += [f"    skipped: {s}" for s in result["skipped"]]
     return "\n".join(lines)
