@@ -133,7 +133,7 @@ def test_provenance_names_command_date_machine_load_and_versions():
 
 
 def test_provenance_says_not_recorded_for_what_a_file_lacks():
-    text = generate.provenance([{"machine": {k: v for k, v in MACHINE.items() if "load" not in k}}])
+    text = generate.RENDERERS["provenance"]([{"machine": {k: v for k, v in MACHINE.items() if "load" not in k}}])
     assert "- `not recorded`, not recorded" in text
     assert "load average not recorded" in text and "torch not recorded" in text
 
@@ -168,7 +168,7 @@ def test_swap_renderers_show_each_run():
     assert "the same in every run" in rendered("swap.memory")
     differing = [swap_run(1), swap_run(1)]
     differing[1]["swap"]["memory"][0]["swap_temp_bytes"] += 1
-    assert "**the runs differ**" in generate.swap_memory(differing)
+    assert "**the runs differ**" in generate.RENDERERS["swap.memory"](differing)
     text = rendered("swap.lstm_step")
     assert "median of 3 pairwise ratios" in text and "**1.000, 1.200**" in text
     assert "from 0.90 to 1.32" in text
@@ -210,7 +210,7 @@ def test_verify_renderers():
     assert "at commit abc1234" in text and "Wall time 600 s (10 minutes)" in text
     broken = copy.deepcopy(VERIFY)
     broken["results"][0]["backward_mismatches"] = 3
-    assert "**3 mismatches**" in generate.verify_float32([broken])
+    assert "**3 mismatches**" in generate.RENDERERS["verify.float32"]([broken])
     assert rendered("verify.known") == "- torch complex64 `jvp`: 2 elements of the scalar tail"
 
 
