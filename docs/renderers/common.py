@@ -51,8 +51,9 @@ def versions_line(run: Run) -> str:
     if "sigact" not in v and "sigact" in run:  # sigact report keeps them beside each framework's result
         v = {"sigact": run["sigact"], **{fw: run[fw].get("version") for fw in ("torch", "jax") if fw in run}}
     threads = f" ({v['torch_threads']} threads)" if "torch_threads" in v else ""
-    return ", ".join(f"{name} {v.get(name) or NOT_RECORDED}{threads if name == 'torch' else ''}"
-                     for name in ("torch", "jax", "sigact"))
+    # A run of one framework names that one; a file that names none says so of each.
+    names = [name for name in ("torch", "jax", "sigact") if v.get(name)] or ["torch", "jax", "sigact"]
+    return ", ".join(f"{name} {v.get(name) or NOT_RECORDED}{threads if name == 'torch' else ''}" for name in names)
 
 
 def provenance(runs: list[Run]) -> str:

@@ -32,8 +32,47 @@ def reach(runs: list[Run], only: tuple[str, ...] = ()) -> str:
     return table(["layer", "built-in temp", "swap_sigmoid", "swap", "gradients bitwise"], rows)
 
 
+def plan_table(plan: Run) -> str:
+    """One model's plan: the distinct programs by temp memory, each with the candidates that compiled to
+    the same program, ratios to the built-in, and the front."""
+    rows = plan["rows"]
+    base = next(r for r in rows if r["name"] == "builtin")
+    lines = []
+    for r in sorted((r for r in rows if r["same_as"] is None), key=lambda r: (r["temp_bytes"], r["step_seconds"])):
+        names = " = ".join(f"`{n}`" for n in [r["name"]] + [t["name"] for t in rows if t["same_as"] == r["name"]])
+        lines.append([names, f"{r['temp_bytes'] / 2**20:.1f} MiB", f"{r['temp_bytes'] / base['temp_bytes']:.2f}",
+                      f"{r['step_seconds'] / base['step_seconds']:.2f}", "bitwise" if r["bitwise"] else "**DIFFER**",
+                      "yes" if r["on_front"] else ""])
+    return table(["candidate", "temp memory", "temp / built-in", "step time / built-in", "gradients",
+                  "on the front"], lines)
+
+
+def plans(runs: list[Run]) -> str:
+    """Each model's plan in the run: its name, how long the plan took, its table and its advice."""
+    return "\n\n".join(f"**{p['model']}**, plan {p['wall_s']:.0f} s:\n\n{plan_table(p)}\n\n> {p['advice']}"
+                         for p in runs[0]["plans"])
+
+
+def largest(runs: list[Run]) -> str:
+    """The largest batch of each candidate, on temp memory alone and on the whole budget."""
+    temp, whole = (next(s for s in runs[0]["largest"] if s["temp_only"] is t) for t in (True, False))
+    compilations = [n for s in (temp, whole) for n in s["compilations"].values()]
+
+    def cells(n: int | None, base: int | None) -> list[str]:
+        return ["nothing fits", "-"] if n is None else [str(n), f"{n / base:.2f}" if base else "-"]
+
+    rows = [[f"`{name}`", *cells(temp["largest"][name], temp["largest"]["builtin"]),
+             *cells(whole["largest"].get(name), whole["largest"]["builtin"])] for name in temp["largest"]]
+    return (f"{min(compilations)} to {max(compilations)} compilations per candidate and search:\n\n"
+            + table(["candidate", f"largest batch, {temp['budget_bytes'] / 2**20:.0f} MiB of temp memory",
+                     "/ built-in's", f"largest batch, {whole['budget_bytes'] / 2**20:.0f} MiB of temp + arguments "
+                     "+ outputs", "/ built-in's"], rows))
+
+
 RENDERERS = {
     "tradeoff.table": tradeoff_table,
     "tradeoff.targets": tradeoff_targets,
     "reach": reach,
+    "plan.models": plans,
+    "plan.largest": largest,
 }
