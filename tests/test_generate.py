@@ -271,6 +271,17 @@ def test_mutation_counts_files_not_run_and_survivors_with_their_answer():
     assert "- `sigact.a.C.m`, no tests: mutant 3: Only the report calls it." in text
 
 
+def test_a_renderer_name_defined_in_two_modules_is_an_error():
+    import sys
+    import types
+
+    join = sys.modules["renderers"].join
+    first, second = types.ModuleType("first"), types.ModuleType("second")
+    first.RENDERERS, second.RENDERERS = {"a": str, "b": str}, {"b": repr}
+    with pytest.raises(ValueError, match=r"defined twice: \['b'\] \(again in second\)"):
+        join(first, second)
+    assert sorted(join(first)) == ["a", "b"]
+
 REGION = "<!-- generated: {name} from {spec} -->\n{body}<!-- end generated -->"
 
 

@@ -5,13 +5,23 @@ loaded, in the order its marker names them, and returns Markdown."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 from renderers import benchmarks, common, memory, readme, verification
 from renderers.common import Run
 
-RENDERERS: dict[str, Callable[[list[Run]], str]] = {}
-for _module in (common, benchmarks, memory, readme, verification):
-    _clash = RENDERERS.keys() & _module.RENDERERS.keys()
-    if _clash:
-        raise ValueError(f"renderer names defined twice: {sorted(_clash)} (again in {_module.__name__})")
-    RENDERERS.update(_module.RENDERERS)
+Renderer = Callable[[list[Run]], str]
+
+
+def join(*modules: ModuleType) -> dict[str, Renderer]:
+    """The modules' ``RENDERERS`` in one dict; a name two modules define is an error, not a silent winner."""
+    joined: dict[str, Renderer] = {}
+    for module in modules:
+        clash = joined.keys() & module.RENDERERS.keys()
+        if clash:
+            raise ValueError(f"renderer names defined twice: {sorted(clash)} (again in {module.__name__})")
+        joined.update(module.RENDERERS)
+    return joined
+
+
+RENDERERS = join(common, benchmarks, memory, readme, verification)
