@@ -100,7 +100,7 @@ def plan_row(name, mib, seconds, same_as=None, on_front=False, bitwise=True):
 
 PLAN = {"command": "python benchmarks/plan_models.py", "timestamp": "2000-01-02T03:04:05Z", "machine": MACHINE,
         "versions": {"jax": "8.8.8", "sigact": "7.7.7"},
-        "plans": [{"model": "Cell A, x 4x8", "wall_s": 12.4, "advice": "Use swap: fewest bytes.", "rows": [
+        "plans": [{"model": "Cell A, x 4x8", "wall_s": 12.4, "rounds": 3, "advice": "Use swap: fewest bytes.", "rows": [
             plan_row("builtin", 100, 2.0), plan_row("swap", 50, 1.5, on_front=True),
             plan_row("swap + remat_scans(p)", 50, 1.5, same_as="swap"),
             plan_row("remat_scans(p)", 30, 3.0, on_front=True, bitwise=False)]}],
@@ -241,7 +241,7 @@ def test_verify_renderers():
 
 def test_plan_tables_group_same_programs_and_judge_from_the_figures():
     text = rendered("plan.models")
-    assert text.startswith("**Cell A, x 4x8**, plan 12 s:")
+    assert text.startswith("**Cell A, x 4x8**, 3 timing rounds, plan 12 s:")
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     # Sorted by temp memory; candidates that compiled to one program share its row.
     assert rows == ["| `remat_scans(p)` | 30.0 MiB | 0.30 | 1.50 | **DIFFER** | yes |",

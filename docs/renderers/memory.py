@@ -49,8 +49,8 @@ def plan_table(plan: Run) -> str:
 
 def plans(runs: list[Run]) -> str:
     """Each model's plan in the run: its name, how long the plan took, its table and its advice."""
-    return "\n\n".join(f"**{p['model']}**, plan {p['wall_s']:.0f} s:\n\n{plan_table(p)}\n\n> {p['advice']}"
-                         for p in runs[0]["plans"])
+    return "\n\n".join(f"**{p['model']}**, {p['rounds']} timing rounds, plan {p['wall_s']:.0f} s:\n\n"
+                         f"{plan_table(p)}\n\n> {p['advice']}" for p in runs[0]["plans"])
 
 
 def largest(runs: list[Run]) -> str:
