@@ -248,6 +248,10 @@ def test_plan_tables_group_same_programs_and_judge_from_the_figures():
                     "| `swap` = `swap + remat_scans(p)` | 50.0 MiB | 0.50 | 0.75 | bitwise | yes |",
                     "| `builtin` | 100.0 MiB | 1.00 | 1.00 | bitwise |  |"]
     assert text.endswith("> Use swap: fewest bytes.")
+    quick = copy.deepcopy(PLAN)  # a --quick run: a few KiB, one round
+    quick["plans"][0].update(rounds=1, rows=[plan_row("builtin", 1 / 256, 1.0)])
+    assert "1 timing round, plan" in generate.RENDERERS["plan.models"]([quick])
+    assert "| `builtin` | 4.0 KiB | 1.00 |" in generate.RENDERERS["plan.models"]([quick])
     assert generate.RENDERERS["provenance"]([PLAN]).startswith(
         "- `python benchmarks/plan_models.py`, 2000-01-02T03:04:05Z")
     assert "versions: jax 8.8.8, sigact 7.7.7" in generate.RENDERERS["provenance"]([PLAN])

@@ -4,6 +4,7 @@ over third-party layers, and sigact.jax.plan on three models with the largest ba
 from __future__ import annotations
 
 from renderers.common import Run, table
+from sigact._saved import human_bytes
 
 
 def tradeoff_table(runs: list[Run]) -> str:
@@ -40,7 +41,7 @@ def plan_table(plan: Run) -> str:
     lines = []
     for r in sorted((r for r in rows if r["same_as"] is None), key=lambda r: (r["temp_bytes"], r["step_seconds"])):
         names = " = ".join(f"`{n}`" for n in [r["name"]] + [t["name"] for t in rows if t["same_as"] == r["name"]])
-        lines.append([names, f"{r['temp_bytes'] / 2**20:.1f} MiB", f"{r['temp_bytes'] / base['temp_bytes']:.2f}",
+        lines.append([names, human_bytes(r["temp_bytes"]), f"{r['temp_bytes'] / base['temp_bytes']:.2f}",
                       f"{r['step_seconds'] / base['step_seconds']:.2f}", "bitwise" if r["bitwise"] else "**DIFFER**",
                       "yes" if r["on_front"] else ""])
     return table(["candidate", "temp memory", "temp / built-in", "step time / built-in", "gradients",
@@ -49,8 +50,11 @@ def plan_table(plan: Run) -> str:
 
 def plans(runs: list[Run]) -> str:
     """Each model's plan in the run: its name, how long the plan took, its table and its advice."""
-    return "\n\n".join(f"**{p['model']}**, {p['rounds']} timing rounds, plan {p['wall_s']:.0f} s:\n\n"
-                         f"{plan_table(p)}\n\n> {p['advice']}" for p in runs[0]["plans"])
+    def heading(p: Run) -> str:
+        rounds = f"{p['rounds']} timing round{'s' if p['rounds'] != 1 else ''}"
+        return f"**{p['model']}**, {rounds}, plan {p['wall_s']:.0f} s:"
+
+    return "\n\n".join(f"{heading(p)}\n\n{plan_table(p)}\n\n> {p['advice']}" for p in runs[0]["plans"])
 
 
 def largest(runs: list[Run]) -> str:
