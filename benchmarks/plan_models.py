@@ -9,7 +9,8 @@ The models (sigact/tools/jax_models.py builds them, each a loss of its parameter
   - a scanned SwiGLU stack, 8 layers h + (silu(h @ W1) * (h @ W3)) @ W2, batch 512, 512->1536->512.
 Each gets sigact.jax.plan with its default candidates (and its wall time); the LSTM also gets
 sigact.jax.largest over the batch size, on temp memory alone and on the whole budget (temp, arguments
-and outputs). The JSON holds each plan's to_json(), the command, the machine, the versions and the date.
+and outputs). The JSON holds each plan's to_json(), the command, the machine, the versions and the date;
+docs/generate.py (its renderers in docs/renderers/memory.py) writes docs/memory.md's tables from it.
 """
 
 from __future__ import annotations
@@ -58,38 +59,6 @@ def largest_batches(quick: bool, budget_bytes: int) -> list[dict]:
     return out
 
 
-def plan_table(plan: dict) -> str:
-    """One model's plan as docs/memory.md shows it: the distinct programs by temp memory, each with the
-    candidates that compiled to the same program, ratios to the built-in, and the front."""
-    rows = plan["rows"]
-    base = next(r for r in rows if r["name"] == "builtin")
-    lines = ["| candidate | temp memory | temp / built-in | step time / built-in | gradients | on the front |",
-             "|---|---|---|---|---|---|"]
-    for r in sorted((r for r in rows if r["same_as"] is None), key=lambda r: (r["temp_bytes"], r["step_seconds"])):
-        names = " = ".join(f"`{n}`" for n in [r["name"]] + [t["name"] for t in rows if t["same_as"] == r["name"]])
-        lines.append(f"| {names} | {r['temp_bytes'] / 2**20:.1f} MiB | {r['temp_bytes'] / base['temp_bytes']:.2f} | "
-                     f"{r['step_seconds'] / base['step_seconds']:.2f} | {'bitwise' if r['bitwise'] else 'DIFFER'} | "
-                     f"{'yes' if r['on_front'] else ''} |")
-    return "\n".join(lines)
-
-
-def largest_table(largest: list[dict]) -> str:
-    """The largest batch of each candidate, on temp memory alone and on the whole budget."""
-    temp, whole = largest
-    base = {k: run["largest"]["builtin"] for k, run in (("temp", temp), ("whole", whole))}
-    lines = [f"| candidate | largest batch, {temp['budget_bytes'] / 2**20:.0f} MiB of temp memory | / built-in's | "
-             f"largest batch, {whole['budget_bytes'] / 2**20:.0f} MiB of temp + arguments + outputs | / built-in's |",
-             "|---|---|---|---|---|"]
-
-    def cells(n: int | None, base: int | None) -> str:
-        return "nothing fits | -" if n is None else f"{n} | {n / base:.2f}" if base else f"{n} | -"
-
-    for name in temp["largest"]:
-        lines.append(f"| `{name}` | {cells(temp['largest'][name], base['temp'])} | "
-                     f"{cells(whole['largest'][name], base['whole'])} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
@@ -114,10 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         results["plans"].append({"model": model.name, "wall_s": wall, **plan.to_json()})
     print("\n## largest batch, Flax LSTMCell\n", flush=True)
     results["largest"] = largest_batches(args.quick, int(args.budget_mib * 2**20))
-    print("\n## as docs/memory.md shows it\n")
-    for plan in results["plans"]:
-        print(f"{plan['model']}\n\n{plan_table(plan)}\n")
-    print(largest_table(results["largest"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1) + "\n")

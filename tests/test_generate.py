@@ -93,6 +93,28 @@ VERIFY = {"command": "sigact verify --full", "date": "2000-01-02", "commit": "ab
           "results": [verify_row("float32", "sigmoid"), verify_row("float32", "jvp", seconds=20.4),
                       verify_row("complex64", "jvp", known=2, inputs=10)]}
 
+def plan_row(name, mib, seconds, same_as=None, on_front=False, bitwise=True):
+    return {"name": name, "temp_bytes": mib * 2**20, "argument_bytes": 2**20, "output_bytes": 2**20,
+            "step_seconds": seconds, "bitwise": bitwise, "on_front": on_front, "same_as": same_as}
+
+
+PLAN = {"command": "python benchmarks/plan_models.py", "timestamp": "2000-01-02T03:04:05Z", "machine": MACHINE,
+        "versions": {"jax": "8.8.8", "sigact": "7.7.7"},
+        "plans": [{"model": "Cell A, x 4x8", "wall_s": 12.4, "rounds": 3, "advice": "Use swap: fewest bytes.", "rows": [
+            plan_row("builtin", 100, 2.0), plan_row("swap", 50, 1.5, on_front=True),
+            plan_row("swap + remat_scans(p)", 50, 1.5, same_as="swap"),
+            plan_row("remat_scans(p)", 30, 3.0, on_front=True, bitwise=False)]}],
+        "largest": [{"temp_only": temp_only, "budget_bytes": 64 * 2**20, "compilations": {"builtin": 7, "swap": 9},
+                     "largest": {"builtin": 10, "swap": 15 if temp_only else None}} for temp_only in (True, False)]}
+MUTATION = {"modules": {"sigact/a.py": {
+    "seconds": 60, "complete": False, "date": "2000-01-02", "machine": "Test CPU, 3 cores", "note": "Stopped early.",
+    "counts": {"killed": 7, "survived": 3, "no tests": 1, "not checked": 4, "suspicious": 2},
+    "survivors": {"sigact.a.x_f__mutmut_2": {"status": "survived", "diff": "-a\n+b"},
+                  "sigact.a.x_f__mutmut_10": {"status": "survived", "test": "tests/test_a.py::test_f"},
+                  "sigact.a.x_f__mutmut_1": {"status": "survived", "diff": "-a\n+c"},
+                  "sigact.a.xǁCǁm__mutmut_3": {"status": "no tests", "reason": "Only the report calls it."}}}},
+    "not_run": {"files": ["sigact/b.py", "sigact/c.py"], "why": "out of time"}}
+
 # One sample per renderer: a renderer added to RENDERERS without one fails test_every_renderer_has_a_sample.
 SAMPLES = {
     "provenance": [ELEMENTWISE, TRAINING],
@@ -112,6 +134,9 @@ SAMPLES = {
     "readme.torch": [ELEMENTWISE],
     "verify.float32": [VERIFY],
     "verify.known": [VERIFY],
+    "plan.models": [PLAN],
+    "plan.largest": [PLAN],
+    "mutation": [MUTATION],
 }
 
 
@@ -133,7 +158,7 @@ def test_provenance_names_command_date_machine_load_and_versions():
 
 
 def test_provenance_says_not_recorded_for_what_a_file_lacks():
-    text = generate.provenance([{"machine": {k: v for k, v in MACHINE.items() if "load" not in k}}])
+    text = generate.RENDERERS["provenance"]([{"machine": {k: v for k, v in MACHINE.items() if "load" not in k}}])
     assert "- `not recorded`, not recorded" in text
     assert "load average not recorded" in text and "torch not recorded" in text
 
@@ -168,7 +193,7 @@ def test_swap_renderers_show_each_run():
     assert "the same in every run" in rendered("swap.memory")
     differing = [swap_run(1), swap_run(1)]
     differing[1]["swap"]["memory"][0]["swap_temp_bytes"] += 1
-    assert "**the runs differ**" in generate.swap_memory(differing)
+    assert "**the runs differ**" in generate.RENDERERS["swap.memory"](differing)
     text = rendered("swap.lstm_step")
     assert "median of 3 pairwise ratios" in text and "**1.000, 1.200**" in text
     assert "from 0.90 to 1.32" in text
@@ -210,9 +235,56 @@ def test_verify_renderers():
     assert "at commit abc1234" in text and "Wall time 600 s (10 minutes)" in text
     broken = copy.deepcopy(VERIFY)
     broken["results"][0]["backward_mismatches"] = 3
-    assert "**3 mismatches**" in generate.verify_float32([broken])
+    assert "**3 mismatches**" in generate.RENDERERS["verify.float32"]([broken])
     assert rendered("verify.known") == "- torch complex64 `jvp`: 2 elements of the scalar tail"
 
+
+def test_plan_tables_group_same_programs_and_judge_from_the_figures():
+    text = rendered("plan.models")
+    assert text.startswith("**Cell A, x 4x8**, 3 timing rounds, plan 12 s:")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    # Sorted by temp memory; candidates that compiled to one program share its row.
+    assert rows == ["| `remat_scans(p)` | 30.0 MiB | 0.30 | 1.50 | **DIFFER** | yes |",
+                    "| `swap` = `swap + remat_scans(p)` | 50.0 MiB | 0.50 | 0.75 | bitwise | yes |",
+                    "| `builtin` | 100.0 MiB | 1.00 | 1.00 | bitwise |  |"]
+    assert text.endswith("> Use swap: fewest bytes.")
+    quick = copy.deepcopy(PLAN)  # a --quick run: a few KiB, one round
+    quick["plans"][0].update(rounds=1, rows=[plan_row("builtin", 1 / 256, 1.0)])
+    assert "1 timing round, plan" in generate.RENDERERS["plan.models"]([quick])
+    assert "| `builtin` | 4.0 KiB | 1.00 |" in generate.RENDERERS["plan.models"]([quick])
+    assert generate.RENDERERS["provenance"]([PLAN]).startswith(
+        "- `python benchmarks/plan_models.py`, 2000-01-02T03:04:05Z")
+    assert "versions: jax 8.8.8, sigact 7.7.7" in generate.RENDERERS["provenance"]([PLAN])
+
+
+def test_largest_table_has_both_budgets_and_says_when_nothing_fits():
+    text = rendered("plan.largest")
+    assert text.startswith("7 to 9 compilations per candidate and search")
+    assert "| candidate | largest batch, 64 MiB of temp memory | / built-in's | largest batch, 64 MiB of temp" in text
+    assert "| `builtin` | 10 | 1.00 | 10 | 1.00 |" in text
+    assert "| `swap` | 15 | 1.50 | nothing fits | - |" in text
+
+
+def test_mutation_counts_files_not_run_and_survivors_with_their_answer():
+    text = rendered("mutation")
+    assert "| `sigact/a.py` | 7 | 3 | 1 | 0 | 4 | 2 | **no** | 2000-01-02 | Test CPU, 3 cores | 60 s |" in text
+    assert "Not run at all: `sigact/b.py`, `sigact/c.py`: out of time." in text
+    assert "- `sigact/a.py`: Stopped early." in text
+    assert "- `sigact.a.f`, survived: mutants 1, 2: no test or reason yet" in text
+    assert "- `sigact.a.f`, survived: mutant 10: killed now by `tests/test_a.py::test_f`" in text
+    assert "- `sigact.a.C.m`, no tests: mutant 3: Only the report calls it." in text
+
+
+def test_a_renderer_name_defined_in_two_modules_is_an_error():
+    import sys
+    import types
+
+    join = sys.modules["renderers"].join
+    first, second = types.ModuleType("first"), types.ModuleType("second")
+    first.RENDERERS, second.RENDERERS = {"a": str, "b": str}, {"b": repr}
+    with pytest.raises(ValueError, match=r"defined twice: \['b'\] \(again in second\)"):
+        join(first, second)
+    assert sorted(join(first)) == ["a", "b"]
 
 REGION = "<!-- generated: {name} from {spec} -->\n{body}<!-- end generated -->"
 
@@ -256,9 +328,9 @@ EXPECTED = {
     "README.md": {"reach.readme", "readme.torch"},
     "docs/benchmarks.md": {"targets", "provenance", "elementwise.float32", "elementwise.bfloat16", "training",
                            "inplace", "swap.memory", "swap.lstm_step", "swap.eager", "report"},
-    "docs/memory.md": {"tradeoff.table", "tradeoff.targets"},
+    "docs/memory.md": {"tradeoff.table", "tradeoff.targets", "plan.models", "plan.largest", "provenance"},
     "docs/training.md": {"reach"},
-    "docs/verification.md": {"verify.float32", "verify.known"},
+    "docs/verification.md": {"verify.float32", "verify.known", "mutation"},
 }
 
 

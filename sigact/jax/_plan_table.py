@@ -76,7 +76,7 @@ def _bytes(value: int | None) -> str:
 class Plan:
     """Every candidate's memory, time and gradients, as measured by :func:`~sigact.jax.plan`.
 
-    ``print(plan)`` shows the table; :meth:`best` returns the function to use; :attr:`rows`,
+    ``print(plan)`` shows the table; :meth:`best` returns the function to use; ``rows``,
     :meth:`to_json` and :meth:`plot` serve scripts.
     """
 
@@ -125,7 +125,7 @@ class Plan:
                 temp memory fits; without it, the one that needs the least.
 
         Returns:
-            The candidate function: ``fun`` itself for the built-in, else ``fun`` through
+            The candidate's function, ``fun`` itself for the built-in, else ``fun`` through
             :func:`~sigact.jax.swap`, :func:`~sigact.jax.swap_sigmoid` and/or
             :func:`~sigact.jax.remat_scans`.
 
