@@ -252,9 +252,9 @@ FRAMEWORK_MODELS = {
 @pytest.mark.parametrize("framework", FRAMEWORK_MODELS)
 def test_each_frameworks_model(framework):
     pytest.importorskip({"flax linen": "flax", "flax nnx": "flax"}.get(framework, framework))
-    from sigact.jax import _report_models
+    from sigact.tools import jax_models
 
-    model = FRAMEWORK_MODELS[framework](_report_models)
+    model = FRAMEWORK_MODELS[framework](jax_models)
     p = sj.plan(model.loss, *model.args, rounds=1, progress=False, policies=["nothing_saveable"])
     rows = {r.name: r for r in p.rows}
     assert rows["swap"].bitwise and rows["swap"].temp_bytes < rows["builtin"].temp_bytes
