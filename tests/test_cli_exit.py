@@ -4,8 +4,8 @@ run on (issue 25's mutation audit left both unchecked)."""
 
 import pytest
 
-from sigact.tools import report
 from sigact.cli import main
+from sigact.tools import report
 
 
 def results(*passed: bool) -> dict:
