@@ -117,18 +117,7 @@ _promote_args_inexact = _private_promote()
 def promote_inexact(name: str, x: Any) -> jax.Array:
     """``x`` as ``jnp``'s elementwise functions take it: integers and bools become the default float,
     weak types stay weak. JAX's own promotion where this JAX has it, :func:`public_promote_inexact`
-    otherwise.
-
-    Args:
-        name: the calling function's name, for error messages.
-        x: an array or a scalar.
-
-    Returns:
-        ``x`` as an inexact array.
-
-    Raises:
-        TypeError: if ``x`` is not an array or a scalar, or is a ``float0`` or PRNG-key array.
-    """
+    (which documents the arguments, result and errors of both) otherwise."""
     if _promote_args_inexact is not None:
         return _promote_args_inexact(name, x)[0]
     return public_promote_inexact(name, x)
