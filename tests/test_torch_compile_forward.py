@@ -1,6 +1,6 @@
 """What docs/api.md says of forward-mode AD under torch.compile: the compiled built-in gives the tangent;
-sigact.torch.sigmoid, compiled, runs its variant without a jvp and raises NotImplementedError (no wrong
-or missing tangent)."""
+sigact.torch.sigmoid, compiled, runs its variant without a jvp, and either raises NotImplementedError
+(torch 2.15) or gives the built-in's tangent bit for bit (torch 2.8): never a wrong or missing tangent."""
 
 import pytest
 
@@ -22,7 +22,11 @@ def test_forward_mode_under_compile_gives_the_builtins_tangent_and_refuses_sigac
     with fwAD.dual_level():
         eager = fwAD.unpack_dual(torch.sigmoid(fwAD.make_dual(x, t))).tangent
     assert torch.equal(compiled_tangent(torch.sigmoid, x, t), eager)
-    with pytest.raises(NotImplementedError, match="jvp"):
-        compiled_tangent(st.sigmoid, x, t)
+    try:
+        tangent = compiled_tangent(st.sigmoid, x, t)
+    except NotImplementedError as refused:
+        assert "jvp" in str(refused)
+    else:
+        assert tangent is not None and torch.equal(tangent, eager)
     with fwAD.dual_level():  # eagerly, sigact's forward mode works and matches
         assert torch.equal(fwAD.unpack_dual(st.sigmoid(fwAD.make_dual(x, t))).tangent, eager)
