@@ -43,7 +43,8 @@ COPIED = ["sigact", "tests", "conftest.py", "pyproject.toml", "docs", "benchmark
 # the first failure: a survivor costs every such test. So the slowest few (float32 sweeps, subprocess runs of
 # the whole CLI) are left out where faster tests reach the same functions.
 MODULES: dict[str, list[str]] = {
-    "sigact/_bits.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
+    "sigact/_bits.py": ["tests/test_bits.py", "tests/test_verify.py",
+                        "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
                         " and not every_16_bit and not exits_1 and not missing_framework"],
     "sigact/tools/parity.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not"
                                " one_row_of_several and not every_16_bit and not exits_1 and not missing_framework"],
