@@ -52,9 +52,11 @@ MODULES: dict[str, list[str]] = {
                       " every_16_bit and not 16_bit_input"],
     "sigact/jax/_activations.py": ["tests/test_jax_tanh.py", "tests/test_survivors_jax.py",
                                    "tests/test_jax_second_derivatives.py"],
-    "sigact/jax/_audit.py": ["tests/test_survivors_jax.py", "tests/test_jax_memory.py"],
+    "sigact/jax/_audit.py": ["tests/test_survivors_jax.py", "tests/test_jax_audit_args.py", "tests/test_jax_memory.py"],
     "sigact/torch/_audit.py": ["tests/test_survivors_torch.py", "tests/test_torch_memory.py"],
-    "sigact/torch/_autograd.py": ["tests/test_torch_autograd.py", "tests/test_torch_memory.py"],
+    # Not the torch.compile tests: Dynamo refuses to trace mutmut's trampoline ("Attempted to call function
+    # marked as skipped"), so under mutmut they fail with or without a mutant.
+    "sigact/torch/_autograd.py": ["tests/test_torch_autograd.py", "tests/test_torch_memory.py", "-k", "not compile"],
     "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_survivors_jax.py"],
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py"],
 }
@@ -168,6 +170,25 @@ def merge(results: dict) -> dict:
                 unexplained.append(name)
     results["totals"] = totals
     results["unexplained"] = unexplained
+    results["not_run"] = [path for path in MODULES if path not in results["modules"]]
+    return results
+
+
+def load() -> dict:
+    """The committed results, less those of files that no longer exist (moved or split)."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"modules": {}}
+    for path in [path for path in results["modules"] if not (ROOT / path).exists()]:
+        print(f"dropping the results of {path}: the file is gone")
+        del results["modules"][path]
+    return results
+
+
+def save(path: str | None = None, entry: dict | None = None) -> dict:
+    """Read, update and write the JSON at once, so that runs of different files side by side keep each other's."""
+    results = load()
+    if path is not None:
+        results["modules"][path] = entry
+    RESULTS.write_text(json.dumps(merge(results), indent=1) + "\n")
     return results
 
 
@@ -179,23 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true",
                         help="rerun only the last run's survivors of each file, in its kept copy under mutants/")
     args = parser.parse_args(argv)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"modules": {}}
     if not args.report:
         import mutmut
 
         for path in args.files or list(MODULES):
             print(f"mutmut on {path} ...", flush=True)
-            previous = results["modules"].get(path, {}) if args.again else {}
-            results["modules"][path] = {**run_one(path, args.max_children, args.again),
-                                        "date": datetime.date.today().isoformat(), "machine": machine(),
-                                        "mutmut": mutmut.__version__}
-            counts = results["modules"][path]["counts"]
-            if previous:  # the time of both runs
-                results["modules"][path]["seconds"] += previous.get("seconds", 0)
-            print(f"  {counts} in {results['modules'][path]['seconds']} s", flush=True)
-            RESULTS.write_text(json.dumps(merge(results), indent=1) + "\n")
-    merge(results)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+            entry = {**run_one(path, args.max_children, args.again), "date": datetime.date.today().isoformat(),
+                     "machine": machine(), "mutmut": mutmut.__version__}
+            previous = load()["modules"].get(path, {})
+            if args.again and previous:  # "seconds" stays the whole run's time: what `make mutate` costs
+                entry["again_seconds"], entry["seconds"] = entry["seconds"], previous.get("seconds", 0)
+            print(f"  {entry['counts']} in {entry['seconds']} s", flush=True)
+            save(path, entry)
+    results = save()
     for name in results["unexplained"]:
         print(f"survived, with no test or reason in {REASONS.relative_to(ROOT)}: {name}")
     return 1 if results["unexplained"] else 0

@@ -113,7 +113,7 @@ MUTATION = {"modules": {"sigact/a.py": {
                   "sigact.a.x_f__mutmut_10": {"status": "survived", "test": "tests/test_a.py::test_f"},
                   "sigact.a.x_f__mutmut_1": {"status": "survived", "diff": "-a\n+c"},
                   "sigact.a.xǁCǁm__mutmut_3": {"status": "no tests", "reason": "Only the report calls it."}}}},
-    "not_run": {"files": ["sigact/b.py", "sigact/c.py"], "why": "out of time"}}
+    "not_run": ["sigact/b.py", "sigact/c.py"]}
 
 # One sample per renderer: a renderer added to RENDERERS without one fails test_every_renderer_has_a_sample.
 SAMPLES = {
@@ -268,7 +268,7 @@ def test_largest_table_has_both_budgets_and_says_when_nothing_fits():
 def test_mutation_counts_files_not_run_and_survivors_with_their_answer():
     text = rendered("mutation")
     assert "| `sigact/a.py` | 7 | 3 | 1 | 0 | 4 | 2 | **no** | 2000-01-02 | Test CPU, 3 cores | 60 s |" in text
-    assert "Not run at all: `sigact/b.py`, `sigact/c.py`: out of time." in text
+    assert 'Not run yet: `sigact/b.py`, `sigact/c.py` (`make mutate FILES="sigact/b.py sigact/c.py"`).' in text
     assert "- `sigact/a.py`: Stopped early." in text
     assert "- `sigact.a.f`, survived: mutants 1, 2: no test or reason yet" in text
     assert "- `sigact.a.f`, survived: mutant 10: killed now by `tests/test_a.py::test_f`" in text

@@ -68,3 +68,34 @@ def test_compiled_training_step_without_a_scan_uses_the_same_temp_memory_as_buil
         return compiled.memory_analysis().temp_size_in_bytes
 
     assert temp_bytes(sj.sigmoid) == temp_bytes(jax.nn.sigmoid)
+
+
+def entries(fn, x):
+    return [(e.origin, e.note, e.dtype, e.bytes) for e in sj.audit(fn, x).entries]
+
+
+def test_audit_names_each_kind_of_residual_with_its_dtype_and_bytes():
+    x = jnp.linspace(-2.0, 2.0, 8)
+    weights = jnp.arange(8.0)
+    report = sj.audit(sj.sigmoid, x)
+    assert report.framework == "jax" and repr(report).startswith("SavedReport(framework='jax'")
+    assert "float32" in str(report)
+    assert entries(lambda x: x * 2.0, x) == [("constant", "literal", "float32", 4)]
+    assert entries(lambda x: jnp.sin(x * weights), x) == [
+        ("constant", "closed-over array", "float32", 32), ("intermediate", "output of cos", "float32", 32)]
+    assert entries(sj.sigmoid, x.astype(jnp.float16)) == [("output", "output of logistic", "float16", 16)]
+
+
+def test_audit_counts_a_value_kept_twice_once_and_goes_on_to_the_next():
+    x = jnp.linspace(-2.0, 2.0, 8)
+    # x * x keeps x for each factor's tangent: one argument entry.
+    assert entries(lambda x: x * x, x) == [("argument", "", "float32", 32)]
+    assert entries(lambda x: x * x * jnp.sin(x), x) == [
+        ("argument", "", "float32", 32), ("intermediate", "output of cos", "float32", 32),
+        ("intermediate", "output of sin", "float32", 32), ("intermediate", "output of mul", "float32", 32)]
+
+
+def test_audit_reads_a_residual_through_reduce_precision_as_the_value_it_wraps():
+    x = jnp.linspace(-2.0, 2.0, 8)
+    kept = entries(lambda x: jnp.sin(jax.lax.reduce_precision(jnp.exp(x), 8, 23)), x)
+    assert [note for _, note, _, _ in kept] == ["output of exp", "output of cos"]

@@ -67,3 +67,37 @@ def test_audit_labels_origins_and_counts_shared_storage_once():
 def test_audit_marks_what_fn_returns_as_output():
     report = st.audit(st.sigmoid, torch.randn(10, requires_grad=True))
     assert [(e.origin, e.bytes, e.dtype) for e in report.entries] == [("output", 40, "float32")]
+
+
+def test_audit_passes_keyword_arguments_on_and_counts_them_as_arguments():
+    x, scale = torch.randn(10, requires_grad=True), torch.randn(10, requires_grad=True)
+    report = st.audit(lambda x, *, scale: st.sigmoid(x * scale), x, scale=scale)
+    assert sorted(e.origin for e in report.entries) == ["argument", "argument", "output"]
+
+
+def test_audit_counts_a_modules_buffer_as_a_parameter():
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", torch.full((10,), 3.0))
+
+        def forward(self, x):
+            return st.sigmoid(x * self.scale)  # keeps the buffer for x's gradient
+
+    module = Scaled()
+    report = st.audit(module, torch.randn(10, requires_grad=True))
+    assert sorted(e.origin for e in report.entries) == ["output", "parameter"]
+    assert next(e for e in report.entries if e.origin == "parameter").storage == module.scale.data_ptr()
+
+
+def test_audit_hands_saved_tensors_back_unchanged_to_a_backward_run_inside_it():
+    # A training step audited whole: its backward unpacks what the forward saved, under the audit's hooks.
+    def step(x):
+        loss = (st.sigmoid(x) * torch.arange(10.0)).sum()
+        loss.backward()
+        return loss
+
+    audited, plain = (torch.linspace(-3, 3, 10).requires_grad_() for _ in range(2))
+    st.audit(step, audited)
+    step(plain)
+    assert torch.equal(audited.grad, plain.grad)

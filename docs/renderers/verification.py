@@ -58,10 +58,10 @@ def mutation(runs: list[Run]) -> str:
                      "yes" if m.get("complete") else "**no**", m.get("date", NOT_RECORDED),
                      m.get("machine", NOT_RECORDED), f"{m['seconds']} s"])
     text = table(["file", *MUTATION_COLUMNS.values(), "other", "complete", "date", "machine", "time"], rows)
-    not_run = run.get("not_run", {})
-    if not_run.get("files"):
-        text += (f"\n\nNot run at all: {', '.join(f'`{path}`' for path in not_run['files'])}: "
-                 f"{not_run.get('why', NOT_RECORDED)}.")
+    if not_run := run.get("not_run"):
+        files = " ".join(not_run)
+        text += (f"\n\nNot run yet: {', '.join(f'`{path}`' for path in not_run)} "
+                 f"(`make mutate FILES=\"{files}\"`).")
     notes = [f"- `{path}`: {m['note']}" for path, m in run["modules"].items() if m.get("note")]
     if notes:
         text += "\n\n" + "\n".join(notes)
