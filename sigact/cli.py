@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -53,24 +53,28 @@ def parser() -> argparse.ArgumentParser:
 
 def _check_output_dir(directory: Path, flag: str, error) -> None:
     """Exit 2 now, before any work, unless ``directory`` is or can be made a writable folder. It is
-    made and written to for real (and what was made removed again): permission bits say nothing
-    about /proc, or to root."""
-    missing = directory
-    while not missing.parent.exists() and missing.parent != missing:
-        missing = missing.parent
-    if missing.parent.exists() and not missing.parent.is_dir():
-        error(f"{flag}: {missing.parent} is not a directory")
+    made and written to for real: permission bits say nothing about /proc, or to root. What was made
+    is removed again one empty folder at a time, deepest first, never a whole tree: a cleanup that could
+    remove more than it made once wiped a machine's root (a mutated copy of this function, issue 25)."""
+    chain = [*reversed(directory.parents), directory]  # "/" first
+    for path in chain[:-1]:
+        if path.exists() and not path.is_dir():
+            error(f"{flag}: {path} is not a directory")
     if directory.exists() and not directory.is_dir():
         error(f"{flag}: {directory} exists and is not a directory")
-    made = not directory.exists()
+    made: list[Path] = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        for path in chain:
+            if not path.exists():
+                path.mkdir()
+                made.append(path)
         tempfile.TemporaryFile(dir=directory).close()
     except OSError as exc:
         error(f"{flag}: cannot write to {directory}: {exc.strerror or exc}")
     finally:
-        if made and missing.exists():
-            shutil.rmtree(missing, ignore_errors=True)
+        for path in reversed(made):
+            with contextlib.suppress(OSError):  # not empty: something else wrote there meanwhile
+                path.rmdir()
 
 
 def _check_output_file(path: Path, flag: str, error) -> None:

@@ -48,3 +48,28 @@ def test_verify_on_a_gpu_that_is_not_there_names_the_device(capsys):
         assert exited.value.code == 2
         assert f"--device {name}: no installed framework can run on it here (" in err, err
         assert "checks no inputs" not in err
+
+
+@pytest.mark.parametrize("check", ["dir", "file"])
+def test_output_checks_remove_exactly_the_folders_they_made_and_nothing_else(tmp_path, check):
+    # The check makes the folders for real, then removes them again: only those, never what was there.
+    from sigact import cli
+
+    def error(message):
+        raise AssertionError(message)
+
+    (tmp_path / "kept" / "full").mkdir(parents=True)
+    (tmp_path / "kept" / "full" / "data").write_text("mine")
+    (tmp_path / "kept" / "empty").mkdir()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for start in ("kept/empty", "kept/full", "kept"):
+        target = tmp_path / start / "new" / "deeper"
+        if check == "dir":
+            cli._check_output_dir(target, "--plot", error)
+        else:
+            cli._check_output_file(target / "out.json", "--json", error)
+        assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, start
+    if check == "file":  # a file that is there already is written to, never removed or emptied
+        cli._check_output_file(tmp_path / "kept" / "full" / "data", "--json", error)
+        assert (tmp_path / "kept" / "full" / "data").read_text() == "mine"
+
