@@ -46,7 +46,8 @@ def load(spec: str, base: Path = DOCS) -> list[Run]:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise FileNotFoundError(f"a generated region names results that are not there: {missing}")
-    return [json.loads(p.read_text()) for p in paths]
+    # A region may name the source module it is read from (the CLI reference): nothing to load.
+    return [json.loads(p.read_text()) for p in paths if p.suffix == ".json"]
 
 
 def render(text: str, base: Path = DOCS) -> str:

@@ -38,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
         "against the built-in, bit for bit. Exits 0 when nothing differs (beyond the documented complex "
         "tail), 1 when something does, 2 on a usage error.",
     )
-    verify.add_argument("--framework", choices=["torch", "jax", "all"], default="all")
+    verify.add_argument("--framework", choices=["torch", "jax", "all"], default="all",
+                        help="which framework's sigact to check (all: every one installed)")
     verify.add_argument("--device", choices=["cpu", "cuda", "gpu", "all"], default="all",
                         help="cuda and gpu both mean the GPU (PyTorch's and JAX's names)")
     verify.add_argument("--dtype", nargs="+", metavar="DTYPE", help="only these (default: all): "

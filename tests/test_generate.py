@@ -137,6 +137,7 @@ SAMPLES = {
     "plan.models": [PLAN],
     "plan.largest": [PLAN],
     "mutation": [MUTATION],
+    "cli": [],
 }
 
 
@@ -271,8 +272,25 @@ def test_mutation_counts_files_not_run_and_survivors_with_their_answer():
     assert 'Not run yet: `sigact/b.py`, `sigact/c.py` (`make mutate FILES="sigact/b.py sigact/c.py"`).' in text
     assert "- `sigact/a.py`: Stopped early." in text
     assert "- `sigact.a.f`, survived: mutants 1, 2: no test or reason yet" in text
-    assert "- `sigact.a.f`, survived: mutant 10: killed now by `tests/test_a.py::test_f`" in text
+    assert ("- `sigact.a.f`, survived: mutant 10: `tests/test_a.py::test_f` should kill it; no rerun (`--again`) has"
+            " confirmed it yet") in text
     assert "- `sigact.a.C.m`, no tests: mutant 3: Only the report calls it." in text
+
+
+def test_the_cli_reference_lists_every_option_of_every_command_with_its_help():
+    import argparse
+
+    from sigact import cli
+
+    text = rendered("cli")
+    commands = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert [f"**`sigact {name}`**: {sub.description}" in text for name, sub in commands.items()] == [True] * 3
+    assert "| `--device` | `cpu`, `cuda`, `gpu`, `all` | `all` | cuda and gpu both mean the GPU" in text
+    assert "| `--rounds` | `ROUNDS` | `5` | timing rounds (default 5) |" in text
+    assert "| `--policy` | `NAME` (repeat it) |  |" in text and "| `--full` | (a switch) |  |" in text
+    options = [a for sub in commands.values() for a in sub._actions
+               if a.option_strings and not isinstance(a, argparse._HelpAction)]
+    assert all(f"| `{a.option_strings[0]}`" in text for a in options)
 
 
 def test_a_renderer_name_defined_in_two_modules_is_an_error():
@@ -330,6 +348,7 @@ EXPECTED = {
                            "inplace", "swap.memory", "swap.lstm_step", "swap.eager", "report"},
     "docs/memory.md": {"tradeoff.table", "tradeoff.targets", "plan.models", "plan.largest", "provenance"},
     "docs/training.md": {"reach"},
+    "docs/api.md": {"cli"},
     "docs/verification.md": {"verify.float32", "verify.known", "mutation"},
 }
 

@@ -86,16 +86,20 @@ def test_audit_names_each_kind_of_residual_with_its_dtype_and_bytes():
     assert entries(sj.sigmoid, x.astype(jnp.float16)) == [("output", "output of logistic", "float16", 16)]
 
 
-def test_audit_counts_a_value_kept_twice_once_and_goes_on_to_the_next():
-    x = jnp.linspace(-2.0, 2.0, 8)
-    # x * x keeps x for each factor's tangent: one argument entry.
-    assert entries(lambda x: x * x, x) == [("argument", "", "float32", 32)]
-    assert entries(lambda x: x * x * jnp.sin(x), x) == [
-        ("argument", "", "float32", 32), ("intermediate", "output of cos", "float32", 32),
-        ("intermediate", "output of sin", "float32", 32), ("intermediate", "output of mul", "float32", 32)]
+def reduce_precision(v):
+    return jax.lax.reduce_precision(v, 8, 23)  # float32's own widths: an identity XLA must keep
 
 
 def test_audit_reads_a_residual_through_reduce_precision_as_the_value_it_wraps():
     x = jnp.linspace(-2.0, 2.0, 8)
-    kept = entries(lambda x: jnp.sin(jax.lax.reduce_precision(jnp.exp(x), 8, 23)), x)
-    assert [note for _, note, _, _ in kept] == ["output of exp", "output of cos"]
+    squared = entries(lambda x: (lambda r: r * r)(reduce_precision(jnp.exp(x))), x)
+    assert squared == [("intermediate", "output of exp", "float32", 32)]
+
+
+def test_audit_counts_a_value_kept_twice_once_and_goes_on_to_the_next():
+    # e and reduce_precision(e) are two residuals of e * reduce_precision(e), and one buffer.
+    x = jnp.linspace(-2.0, 2.0, 8)
+    assert entries(lambda x: (lambda e: e * reduce_precision(e))(jnp.exp(x)), x) == [
+        ("intermediate", "output of exp", "float32", 32)]
+    kept = entries(lambda x: (lambda e: e * reduce_precision(e) * jnp.sin(x))(jnp.exp(x)), x)
+    assert [note for _, note, _, _ in kept] == ["output of exp", "output of cos", "output of sin", "output of mul"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from renderers import benchmarks, common, memory, readme, verification
+from renderers import benchmarks, cli, common, memory, readme, verification
 from renderers.common import Run
 
 Renderer = Callable[[list[Run]], str]
@@ -24,4 +24,4 @@ def join(*modules: ModuleType) -> dict[str, Renderer]:
     return joined
 
 
-RENDERERS = join(common, benchmarks, memory, readme, verification)
+RENDERERS = join(common, benchmarks, cli, memory, readme, verification)

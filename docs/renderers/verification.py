@@ -69,8 +69,8 @@ def mutation(runs: list[Run]) -> str:
     for m in run["modules"].values():
         for name, s in m["survivors"].items():
             function, number = mutant(name)
-            answer = (f"killed now by `{s['test']}`" if "test" in s else s.get("reason")
-                      or "no test or reason yet")
+            answer = s.get("reason") or (f"`{s['test']}` should kill it; no rerun (`--again`) has confirmed it yet"
+                                         if "test" in s else "no test or reason yet")
             groups.setdefault((function, s["status"], answer, name.rsplit(".", 1)[0]), []).append(number)
     lines = [f"- `{module}.{function}`, {status}: mutant{'s' if len(ns) > 1 else ''} "
              f"{', '.join(map(str, sorted(ns)))}: {answer}"
