@@ -187,3 +187,32 @@ def test_verify_passes_full_and_progress_on_to_the_run(flags, full, shown, monke
     assert main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float32", "--mode", "sigmoid",
                  *flags]) == 0
     assert seen["full"] is full and seen["progress"].enabled is shown and seen["rows"] == ["float32"]
+
+
+def test_the_command_line_names_itself_its_version_and_its_commands(capsys):
+    import sigact
+
+    err = usage_error([], capsys)
+    assert err.startswith("usage: sigact [-h] [--version] COMMAND ...\n")
+    assert err.endswith("sigact: error: the following arguments are required: COMMAND\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"sigact {sigact.__version__}\n"
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    assert "\n\nsigact: the output-saving sigmoid for PyTorch and JAX.\n\n" in capsys.readouterr().out
+
+
+def test_verify_writes_the_json_it_says_it_wrote(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    from sigact.tools import verify
+
+    monkeypatch.setattr(verify, "run", lambda planned, full, progress: [row for row, _, _ in planned])
+    monkeypatch.setattr(verify, "passed", lambda rows: True)
+    out_json = tmp_path / "verify.json"
+    main(["verify", "--framework", "torch", "--device", "cpu", "--dtype", "float32", "--mode", "sigmoid",
+          "--json", str(out_json), "--no-progress"])
+    written = json.loads(out_json.read_text())
+    assert written["full"] is False and [r["dtype"] for r in written["results"]] == ["float32"]
+    assert f"JSON written to {out_json}" in capsys.readouterr().out

@@ -288,6 +288,7 @@ def test_the_cli_reference_lists_every_option_of_every_command_with_its_help():
     assert "| `--device` | `cpu`, `cuda`, `gpu`, `all` | `all` | cuda and gpu both mean the GPU" in text
     assert "| `--rounds` | `ROUNDS` | `5` | timing rounds (default 5) |" in text
     assert "| `--policy` | `NAME` (repeat it) |  |" in text and "| `--full` | (a switch) |  |" in text
+    assert "| `sigact verify` | prove bitwise parity with the built-in sigmoid: every float16/bfloat16 input" in text
     options = [a for sub in commands.values() for a in sub._actions
                if a.option_strings and not isinstance(a, argparse._HelpAction)]
     assert all(f"| `{a.option_strings[0]}`" in text for a in options)

@@ -30,7 +30,8 @@ def reference(runs: list[Run]) -> str:
 
     parser = cli.parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    sections = []
+    sections = [table(["command", "what it does"], [[f"`sigact {c.dest}`", c.help or ""]
+                                                   for c in commands._choices_actions])]
     for name, sub in commands.choices.items():
         rows = [option_row(a) for a in sub._actions if not isinstance(a, argparse._HelpAction)]
         sections.append(f"**`sigact {name}`**: {sub.description}\n\n"
