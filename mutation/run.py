@@ -59,7 +59,7 @@ MODULES: dict[str, list[str]] = {
     # Not the torch.compile tests: Dynamo refuses to trace mutmut's trampoline ("Attempted to call function
     # marked as skipped"), so under mutmut they fail with or without a mutant.
     "sigact/torch/_autograd.py": ["tests/test_torch_autograd.py", "tests/test_torch_memory.py", "-k", "not compile"],
-    "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_survivors_jax.py"],
+    "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_jax_remat.py", "tests/test_survivors_jax.py"],
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py"],
 }
 NOBODY = 65534  # the unprivileged user and group every Linux system has
