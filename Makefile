@@ -37,7 +37,7 @@ verify: $(STAMP)
 	$(BIN)/sigact verify $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/ruff check sigact tests examples benchmarks docs conftest.py
+	$(BIN)/ruff check sigact tests examples benchmarks docs mutation conftest.py
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 # Mutation testing of the files that carry the promise, each against the tests that exercise it
