@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results" / "mutation.json"
 REASONS = Path(__file__).resolve().parent / "reasons.json"
+PRELOAD = Path(__file__).resolve().parent / "preload.txt"
 # What the project's tests need beside sigact/ and tests/ (pages they check, scripts they run).
 COPIED = ["sigact", "tests", "conftest.py", "pyproject.toml", "docs", "benchmarks", "examples", "README.md",
           "CHANGELOG.md", "requirements-dev.txt", "Makefile"]
@@ -62,6 +63,10 @@ MODULES: dict[str, list[str]] = {
     "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_jax_remat.py", "tests/test_survivors_jax.py"],
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py"],
 }
+# Files whose tests build JAX arrays when their modules are imported: a server that collected them (mutmut's
+# default warmup) holds XLA's threads, and the workers it forks hang on a lock one of those threads held.
+# Their server imports the frameworks only (mutation/preload.txt), and each worker collects for itself.
+IMPORT_ONLY = {"sigact/jax/_activations.py", "sigact/jax/_rewrite.py"}
 NOBODY = 65534  # the unprivileged user and group every Linux system has
 STATUS = {None: "not checked", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
@@ -81,6 +86,8 @@ def config(path: str, tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection ={listed(tests)}\n"
         f"also_copy ={listed([c for c in COPIED if c not in ('sigact', 'tests', 'pyproject.toml')])}\n"
         "process_isolation = forkserver\n"
+        + (f"forkserver_warmup = import\npreload_modules_file = {PRELOAD}\n" if path in IMPORT_ONLY else "")
+        +
         "use_git_change_detection = false\n"
     )
 

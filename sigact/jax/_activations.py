@@ -7,8 +7,6 @@ while a ``custom_vjp`` or ``jit`` object it would try to rebuild as a class inst
 
 from __future__ import annotations
 
-import functools
-
 import jax
 from jax import Array, lax
 from jax.typing import ArrayLike
@@ -83,8 +81,7 @@ def sigmoid(x: ArrayLike) -> Array:
     return _sigmoid(x)
 
 
-@jax.custom_vjp
-def _sigmoid(x: ArrayLike) -> Array:
+def _sigmoid_primal(x: ArrayLike) -> Array:
     return jax.nn.sigmoid(x)
 
 
@@ -97,6 +94,8 @@ def _sigmoid_bwd(y: Array, g: Array) -> tuple[Array]:
     return (g * (y * (1 - y)),)
 
 
+# Rules attached by call, not decorator, here and below: mutmut (make mutate) skips decorated functions.
+_sigmoid = jax.custom_vjp(_sigmoid_primal)
 _sigmoid.defvjp(_sigmoid_fwd, _sigmoid_bwd)
 
 
@@ -142,44 +141,52 @@ def sigmoid_jvp(x: ArrayLike) -> Array:
     return _sigmoid_jvp(x)
 
 
-@jax.custom_jvp
-def _sigmoid_jvp(x: ArrayLike) -> Array:
-    return jax.nn.sigmoid(x)
+_sigmoid_jvp = jax.custom_jvp(_sigmoid_primal)
+
+
+def _tangent_product(x_dot: Array, y: Array) -> Array:
+    return x_dot * (y * (1 - y))
 
 
 # prevent_cse=False: under a user's remat policy (nothing_saveable) the default barrier kept an extra
 # copy alive; the factor is cheap to recompute and XLA may share it.
-@functools.partial(jax.checkpoint, prevent_cse=False)
-def _tangent(x_dot: Array, y: Array) -> Array:
-    return x_dot * (y * (1 - y))
+_tangent = jax.checkpoint(_tangent_product, prevent_cse=False)
 
 
-@_sigmoid_jvp.defjvp
 def _sigmoid_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
     (x,), (x_dot,) = primals, tangents
     y = _sigmoid_jvp(x)
     return y, _tangent(x_dot, y)
 
 
-@jax.custom_jvp
-def _tanh(x: Array) -> Array:
+_sigmoid_jvp.defjvp(_sigmoid_jvp_rule)
+
+
+def _tanh_primal(x: Array) -> Array:
     return lax.tanh(x)
+
+
+_tanh = jax.custom_jvp(_tanh_primal)
 
 
 # The tangent splits as JAX's own rule does, (ẋ + ẋ·y)·(1 − y): the sum stays in the linear graph,
 # so its transpose adds the two cotangent terms into x's one at a time, as the built-in's does, and only
 # the product with (1 − y) is recomputed from y. A rule that returned the whole tangent (a custom_vjp,
 # or all of it under the checkpoint) rounds differently wherever x has other uses.
-@functools.partial(jax.checkpoint, prevent_cse=False)
-def _times_one_minus(b: Array, y: Array) -> Array:
+def _one_minus_product(b: Array, y: Array) -> Array:
     return b * (1 - y)
 
 
-@_tanh.defjvp
+_times_one_minus = jax.checkpoint(_one_minus_product, prevent_cse=False)
+
+
 def _tanh_jvp_rule(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
     (x,), (x_dot,) = primals, tangents
     y = _tanh(x)
     return y, _times_one_minus(x_dot + x_dot * y, y)
+
+
+_tanh.defjvp(_tanh_jvp_rule)
 
 
 def tanh(x: ArrayLike) -> Array:
@@ -240,6 +247,8 @@ def tanh(x: ArrayLike) -> Array:
     return _tanh_inline(x)
 
 
-@functools.partial(jax.jit, inline=True)
-def _tanh_inline(x: ArrayLike) -> Array:
+def _tanh_promoted(x: ArrayLike) -> Array:
     return _tanh(promote_inexact("tanh", x))
+
+
+_tanh_inline = jax.jit(_tanh_promoted, inline=True)
