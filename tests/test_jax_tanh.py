@@ -159,6 +159,14 @@ def test_a_string_raises_like_jnp_tanh():
     assert type(ours.value) is type(ref.value) and "tanh" in str(ours.value)
 
 
+def test_a_list_raises_like_jnp_tanh_word_for_word():
+    with pytest.raises(TypeError) as ref:
+        jnp.tanh([1.0, 2.0])
+    with pytest.raises(TypeError) as ours:
+        sj.tanh([1.0, 2.0])
+    assert str(ours.value) == str(ref.value)  # "tanh requires ndarray or scalar arguments, got <class 'list'> ..."
+
+
 @pytest.mark.parametrize("shape", [(), (0,), (2, 0, 3), (1,), (3, 4, 5)], ids=str)
 @pytest.mark.parametrize("mode", list(MODES))
 def test_every_shape_including_scalars_and_empty_arrays(shape, mode):
