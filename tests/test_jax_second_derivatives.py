@@ -5,6 +5,8 @@ Run as a script to print the measurements the table quotes:
 ``PYTHONPATH=. python tests/test_jax_second_derivatives.py``.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -53,14 +55,21 @@ def measure(name, transform, use, dtype, jit):
     return int(np.sum(ours != ref)), float(np.max(np.abs(ours - ref)) / ulp)
 
 
+# XLA runs float16 natively where the CPU has AVX512-FP16 (Intel Sapphire Rapids and later); elsewhere it computes
+# in float32 and rounds once, and eager float16 second derivatives come out bitwise (seen on an AMD EPYC).
+NATIVE_FLOAT16 = "avx512_fp16" in (Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else "")
+
+
 # What docs/api.md's table says, cell by cell: "bitwise", or (share of entries that may differ, bound in ulps of
 # the largest entry), where some entries do differ.
 def documented(name, transform, use, dtype, jit):
     if transform == "reverse over reverse":
         # The swapped function, σ(x)·tanh(x), already uses x twice.
         return "bitwise" if use == "alone" and name != "swap" else (0.53, 2)
-    if name in ("sigmoid", "tanh") or jit or dtype in ("float16", "bfloat16"):
+    if name in ("sigmoid", "tanh") or jit or dtype == "bfloat16" or (dtype == "float16" and not NATIVE_FLOAT16):
         return "bitwise"
+    if dtype == "float16":  # op by op in native float16: seen on an Intel Xeon, 2026-12-06
+        return (0.2, 1)
     return (0.23, 1)  # sigmoid_jvp and the swap, eagerly, in float32 and float64
 
 
