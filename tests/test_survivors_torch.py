@@ -2,11 +2,14 @@
 (issue 25's mutation audit): the layout of the gradient where grad's and the input's layouts differ,
 on every backward path, and the audit's view of parameters a plain function closes over."""
 
+import itertools
+
 import pytest
 
 torch = pytest.importorskip("torch")
 
 import sigact.torch as st  # noqa: E402
+from sigact._bits import mismatches  # noqa: E402
 from tests.helpers import assert_bitwise  # noqa: E402
 
 
@@ -73,3 +76,30 @@ def test_audit_counts_a_parameter_a_plain_function_closes_over_as_a_parameter():
     # A tensor computed inside the function is no parameter, even where its inputs are.
     report = st.audit(lambda x: st.sigmoid(x * (weight * 2)), x)
     assert sorted(e.origin for e in report.entries) == ["argument", "intermediate", "output"]
+
+
+def layouts(shape, dtype, seed):
+    """The same values of ``shape`` in many memory layouts: dense in each of the dimension orders, a
+    strided slice of a larger tensor, and broadcast along each dimension (stride 0)."""
+    generator = torch.Generator().manual_seed(seed)
+    values = (torch.randn(shape, generator=generator, dtype=torch.float64) * 3).to(dtype)
+    found = {f"dense {order}": values.permute(order).contiguous().permute([order.index(d) for d in range(3)])
+             for order in itertools.permutations(range(3))}
+    big = torch.zeros([2 * n for n in shape], dtype=dtype)
+    big[::2, ::2, ::2] = values
+    found["every other"] = big[::2, ::2, ::2]
+    for d in range(3):
+        found[f"broadcast {d}"] = values.narrow(d, 0, 1).expand(shape)
+    return found
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128, torch.float32, torch.bfloat16], ids=str)
+def test_every_pair_of_layouts_gives_the_builtins_values_and_strides(dtype):
+    # Run lengths 5 and 7 leave a remainder against every vector width the built-in's loops use, and
+    # the layouts make TensorIterator reorder, coalesce and broadcast dimensions in every way it can.
+    shape = (3, 5, 7)
+    inputs, upstream = layouts(shape, dtype, seed=0), layouts(shape, dtype, seed=1)
+    for (x_name, x), (g_name, g) in itertools.product(inputs.items(), upstream.items()):
+        ours, builtin = (gradients(act, x, g) for act in (st.sigmoid, torch.sigmoid))
+        assert mismatches(ours, builtin).size == 0, (x_name, g_name)
+        assert ours.stride() == builtin.stride(), (x_name, g_name, ours.stride(), builtin.stride())
