@@ -60,7 +60,8 @@ MODULES: dict[str, list[str]] = {
     # Not the torch.compile tests: Dynamo refuses to trace mutmut's trampoline ("Attempted to call function
     # marked as skipped"), so under mutmut they fail with or without a mutant.
     "sigact/torch/_autograd.py": ["tests/test_torch_autograd.py", "tests/test_torch_memory.py", "-k", "not compile"],
-    "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_jax_remat.py", "tests/test_survivors_jax.py"],
+    "sigact/jax/_rewrite.py": ["tests/test_jax_swap.py", "tests/test_jax_remat.py", "tests/test_survivors_jax.py",
+                               "tests/test_jax_nnx_state.py"],
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py",
                                   "tests/test_torch_autograd.py", "-k", "not compile"],
 }
@@ -68,7 +69,6 @@ MODULES: dict[str, list[str]] = {
 # default warmup) holds XLA's threads, and the workers it forks hang on a lock one of those threads held.
 # Their server imports the frameworks only (mutation/preload.txt), and each worker collects for itself.
 IMPORT_ONLY = {"sigact/jax/_activations.py", "sigact/jax/_rewrite.py"}
-NOBODY = 65534  # the unprivileged user and group every Linux system has
 STATUS = {None: "not checked", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
 
@@ -120,12 +120,13 @@ def run_one(path: str, max_children: int, again: bool = False) -> dict:
         # remembered as missing (sys.path_importer_cache), and the tests would import sigact from elsewhere.
         (work / "mutants").mkdir()
     (work / "setup.cfg").write_text(config(path, MODULES.get(path) or guess_tests(path)))
-    env = {**os.environ, "PYTHONPATH": str(work / "mutants"), "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(work)}
+    env = {**os.environ, "PYTHONPATH": str(work / "mutants"), "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(work),
+           "SIGACT_MUTANTS": str(work)}
     mutmut = Path(sys.executable).with_name("mutmut")
     start = time.perf_counter()
     with open(work / "mutmut.log", "w") as log:
-        done = subprocess.run([str(mutmut), "run", "--max-children", str(max_children), *names], cwd=work,
-                              env=env, stdout=log, stderr=subprocess.STDOUT, **unprivileged(work))
+        done = subprocess.run(sandboxed(work, [str(mutmut), "run", "--max-children", str(max_children), *names]),
+                              cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = round(time.perf_counter() - start)
     if not meta.exists():
         tail = (work / "mutmut.log").read_text()[-3000:]
@@ -150,16 +151,36 @@ def run_one(path: str, max_children: int, again: bool = False) -> dict:
                           for name in by_status.get(status, [])}}
 
 
-def unprivileged(work: Path) -> dict:
-    """As root, run the mutants as ``nobody``, owning only the copy they work in: a mutant is code nobody
-    reviewed, and one of sigact/cli.py's once turned a folder's cleanup into ``rmtree("/")`` and wiped
-    this machine's /etc, /root and /usr/share before it was stopped. As any other user, they run as you."""
-    if os.geteuid() != 0:
-        return {}
-    for folder, _, files in os.walk(work):
-        for name in [folder, *(os.path.join(folder, f) for f in files)]:
-            os.lchown(name, NOBODY, NOBODY)
-    return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+# Run inside a mount namespace of its own: the copy the mutants work in stays writable, /tmp and /dev/shm are
+# fresh, and every other mount is read-only, so whatever a mutant deletes or writes outside its copy fails.
+SANDBOX = r"""
+set -e
+mount --bind "$SIGACT_MUTANTS" "$SIGACT_MUTANTS"
+for point in $(awk '{print $2}' /proc/self/mounts | sort -ru); do
+  case "$point" in
+    "$SIGACT_MUTANTS"|/proc|/proc/*|/dev/shm|/dev/pts) ;;
+    *) mount -o remount,bind,ro "$point" 2>/dev/null || true ;;
+  esac
+done
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /dev/shm
+if touch /.sigact-mutation-check 2>/dev/null; then echo "the sandbox left / writable" >&2; exit 97; fi
+cd "$SIGACT_MUTANTS"  # the bind mount, not the read-only folder under it that the shell started in
+exec "$@"
+"""
+
+
+def sandboxed(work: Path, command: list[str]) -> list[str]:
+    """``command``, run with nothing but ``work`` writable: a mutant is code nobody reviewed, and one of
+    sigact/cli.py's once turned a folder's cleanup into ``rmtree("/")`` and, run as root, wiped this
+    machine's /etc, /root and /usr/share before it was stopped. As root a mount namespace does it; as
+    any other user, a user namespace that maps them to root inside it."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise SystemExit("make mutate needs unshare (util-linux) to keep the mutants from writing outside "
+                         "their copy; install util-linux")
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return [unshare, *user, "--mount", "--propagation", "private", "sh", "-c", SANDBOX, "sandbox", *command]
 
 
 def diff(work: Path, env: dict, mutmut: Path, name: str) -> str:

@@ -78,11 +78,18 @@ def test_audit_counts_a_parameter_a_plain_function_closes_over_as_a_parameter():
     assert sorted(e.origin for e in report.entries) == ["argument", "intermediate", "output"]
 
 
+def random_values(shape, dtype, seed):
+    """Normal values times 3, complex ones with an imaginary part: with none, every complex product
+    is exact and fused and separately rounded products agree, hiding which the code computed."""
+    generator = torch.Generator().manual_seed(seed)
+    wide = torch.complex128 if dtype.is_complex else torch.float64
+    return (torch.randn(shape, generator=generator, dtype=wide) * 3).to(dtype)
+
+
 def layouts(shape, dtype, seed):
     """The same values of ``shape`` in many memory layouts: dense in each of the dimension orders, a
     strided slice of a larger tensor, and broadcast along each dimension (stride 0)."""
-    generator = torch.Generator().manual_seed(seed)
-    values = (torch.randn(shape, generator=generator, dtype=torch.float64) * 3).to(dtype)
+    values = random_values(shape, dtype, seed)
     found = {f"dense {order}": values.permute(order).contiguous().permute([order.index(d) for d in range(3)])
              for order in itertools.permutations(range(3))}
     big = torch.zeros([2 * n for n in shape], dtype=dtype)
@@ -95,11 +102,104 @@ def layouts(shape, dtype, seed):
 
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128, torch.float32, torch.bfloat16], ids=str)
 def test_every_pair_of_layouts_gives_the_builtins_values_and_strides(dtype):
-    # Run lengths 5 and 7 leave a remainder against every vector width the built-in's loops use, 4 none, and
-    # the layouts make TensorIterator reorder, coalesce and broadcast dimensions in every way it can.
-    shape = (4, 5, 7)
+    # Real: run lengths 5 and 7 leave a remainder against every vector width the built-in's loops use,
+    # 4 none. Complex: rows of 16, whole vectors for every CPU kernel, since the vectorised loop's scalar
+    # tail is known to differ (docs/api.md); the remainders of its scalar loop are tested directly below.
+    # The layouts make TensorIterator reorder, coalesce and broadcast dimensions in every way it can.
+    shape = (16, 16, 16) if dtype.is_complex else (4, 5, 7)
     inputs, upstream = layouts(shape, dtype, seed=0), layouts(shape, dtype, seed=1)
     for (x_name, x), (g_name, g) in itertools.product(inputs.items(), upstream.items()):
         ours, builtin = (gradients(act, x, g) for act in (st.sigmoid, torch.sigmoid))
         assert mismatches(ours, builtin).size == 0, (x_name, g_name)
         assert ours.stride() == builtin.stride(), (x_name, g_name, ours.stride(), builtin.stride())
+
+
+def operand_layouts(values):
+    """``values`` as ``sigmoid_grad`` may be handed them, called directly: dense in each dimension
+    order, strided (every other element, along every dimension or along the last only, which
+    TensorIterator can then coalesce), broadcast along each dimension of a row-major and of a
+    column-major tensor, and an overlapping view whose first two dimensions share a stride."""
+    shape, dtype, ndim = values.shape, values.dtype, values.dim()
+    found = {f"dense {order}": values.permute(order).contiguous().permute([order.index(d) for d in range(ndim)])
+             for order in itertools.permutations(range(ndim))}
+    big = torch.zeros([2 * n for n in shape], dtype=dtype)
+    big[::2, ::2, ::2] = values
+    found["every other"] = big[::2, ::2, ::2]
+    wide = torch.zeros([*shape[:-1], 2 * shape[-1]], dtype=dtype)
+    wide[..., ::2] = values
+    found["every other in the last dimension"] = wide[..., ::2]
+    for d in range(ndim):
+        found[f"broadcast {d}"] = values.narrow(d, 0, 1).expand(shape)
+        found[f"broadcast {d}, column-major"] = found["dense (2, 1, 0)"].narrow(d, 0, 1).expand(shape)
+    # Strides (n, n, 1) over shape (n, n, m): the rows of the first two dimensions overlap.
+    found["overlapping"] = values.flatten()[: shape[1] * shape[2] * 2].as_strided(shape, (shape[2], shape[2], 1))
+    return found
+
+
+def outputs_and_gradients(shape, dtype):
+    return torch.sigmoid(random_values(shape, dtype, seed=0)), random_values(shape, dtype, seed=1)
+
+
+def assert_sigmoid_grad_matches_builtin(grad, y, names):
+    builtin = torch.ops.aten.sigmoid_backward(grad, y)
+    for recording in (True, False):  # out of place where a graph may be recorded, in one buffer where not
+        with torch.set_grad_enabled(recording):
+            ours = st.sigmoid_grad(grad, y)
+        assert mismatches(ours, builtin).size == 0, (*names, recording)
+        assert ours.stride() == builtin.stride(), (*names, recording, ours.stride(), builtin.stride())
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128, torch.float32, torch.bfloat16], ids=str)
+def test_sigmoid_grad_called_directly_matches_the_builtin_on_every_pair_of_layouts(dtype):
+    # sigmoid_grad is public, and aten::sigmoid_backward takes any layouts, the output y included: y
+    # broadcast or strided (which autograd never passes), overlapping gradients. Whichever dimension
+    # ends innermost, rows of 16 are whole vectors for every CPU kernel: no vectorised loop leaves a
+    # scalar tail (docs/api.md).
+    ys, grads = (operand_layouts(values) for values in outputs_and_gradients((16, 16, 16), dtype))
+    for (y_name, y), (g_name, g) in itertools.product(ys.items(), grads.items()):
+        assert_sigmoid_grad_matches_builtin(g, y, (y_name, g_name))
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+def test_complex_sigmoid_grad_on_strided_rows_of_odd_length_matches_the_builtin(dtype):
+    # Both operands strided in their last dimension: the built-in's scalar loop runs throughout, in
+    # blocks with a remainder at the end of each row, or of the whole tensor where the rows coalesce.
+    ys, grads = (operand_layouts(values) for values in outputs_and_gradients((4, 5, 7), dtype))
+    strided = ["every other", "every other in the last dimension"]
+    for y_name, g_name in itertools.product(strided, [*strided, "dense (0, 1, 2)"]):
+        assert_sigmoid_grad_matches_builtin(grads[g_name], ys[y_name], (y_name, g_name))
+        assert_sigmoid_grad_matches_builtin(grads[y_name], ys[g_name], (g_name, y_name))
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128, torch.float32], ids=str)
+@pytest.mark.parametrize(("y_shape", "grad_shape"), [((), ()), ((1, 1), (1, 1)), ((7,), (14,)), ((14,), (7,)),
+                                                     ((1, 5, 7), (4, 5, 7)), ((4, 5, 7), (1, 5, 7)),
+                                                     ((5, 7), (4, 5, 7))], ids=str)
+def test_sigmoid_grad_broadcasts_and_takes_any_rank_as_the_builtin_does(dtype, y_shape, grad_shape):
+    # A longer 1-d operand is sliced every other element: 1-d rows in the built-in's scalar loop.
+    generator = torch.Generator().manual_seed(0)
+    y, grad = (torch.randn(shape, generator=generator, dtype=dtype) for shape in (y_shape, grad_shape))
+    y = torch.sigmoid(y)
+    y, grad = (t[::2] if t.shape == (14,) else t for t in (y, grad))
+    builtin = torch.ops.aten.sigmoid_backward(grad, y)
+    for recording in (True, False):
+        with torch.set_grad_enabled(recording):
+            ours = st.sigmoid_grad(grad, y)
+        assert ours.shape == builtin.shape and ours.stride() == builtin.stride()
+        if dtype.is_complex:  # rows of 7 or fewer end in the vectorised loop's scalar tail (docs/api.md)
+            eps = torch.finfo(ours.real.dtype).eps
+            torch.testing.assert_close(ours, builtin, rtol=2 * eps, atol=2 * eps * builtin.abs().max().item())
+        else:
+            assert mismatches(ours, builtin).size == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.complex64], ids=str)
+def test_a_recorded_backward_takes_the_builtins_layout_on_every_pair_of_layouts(dtype):
+    # create_graph takes the out-of-place path, whose temporaries are dense: a bfloat16 gradient
+    # broadcast along one dimension, promoted to float32 there, once gave the result another layout.
+    xs, grads = (operand_layouts(values) for values in outputs_and_gradients((16, 16, 16), dtype))
+    for (x_name, x), (g_name, g) in itertools.product(xs.items(), grads.items()):
+        if x_name != "overlapping":  # autograd refuses to differentiate an overlapping input in place
+            ours, builtin = (gradients(act, x, g, create_graph=True).detach() for act in (st.sigmoid, torch.sigmoid))
+            assert mismatches(ours, builtin).size == 0, (x_name, g_name)
+            assert ours.stride() == builtin.stride(), (x_name, g_name, ours.stride(), builtin.stride())

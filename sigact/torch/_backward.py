@@ -89,10 +89,27 @@ def _triton() -> ModuleType | None:
 
 
 def _out_of_place(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
-    # grad first, as in the built-in, so the result takes the layout the built-in's result takes;
-    # a half-type grad is promoted inside the first product (exactly), never copied.
+    # grad first, as in the built-in, so the result mostly takes the layout the built-in's result
+    # takes; a half-type grad is promoted inside the first product (exactly).
     y_wide = y.to(compute_dtype)
-    return (grad * (1 - y_wide) * y_wide).to(y.dtype)
+    return _in_builtin_layout((grad * (1 - y_wide) * y_wide).to(y.dtype), grad, y)
+
+
+def _in_builtin_layout(result: Tensor, grad: Tensor, y: Tensor) -> Tensor:
+    """``result``, copied into the layout of the built-in's result where out-of-place ops chose
+    another: their temporaries are dense, so a broadcast ``y`` (or a broadcast half-type ``grad``,
+    which promotion copies) no longer leaves TensorIterator the ties it breaks by the next operand.
+    The copy is differentiable. Where strides are not memory (vmap, dispatch subclasses), as is."""
+    if not (_strides_are_memory(grad) and _strides_are_memory(y)):
+        return result
+    shape, outermost_first = _builtin_layout(grad, y)
+    strides, step = [0] * len(shape), 1
+    for d in reversed(outermost_first):
+        strides[d], step = step, step * max(shape[d], 1)
+    if result.stride() == tuple(strides):
+        return result
+    inverse = sorted(range(len(shape)), key=outermost_first.__getitem__)
+    return result.permute(outermost_first).contiguous().permute(inverse)
 
 
 def _in_one_buffer(grad: Tensor, y: Tensor, compute_dtype: torch.dtype) -> Tensor:
@@ -125,13 +142,29 @@ def _complex_grad(grad: Tensor, y: Tensor) -> Tensor:
 
     Only out-of-place ops, so the result stays differentiable and works under ``torch.func``.
     """
-    if y.device.type == "cpu" and _strides_are_memory(grad) and _strides_are_memory(y):
+    memory = _strides_are_memory(grad) and _strides_are_memory(y)
+    if y.device.type == "cpu" and memory:
         order, shape, strides = _iteration_order(grad, y)
         # The vectorised loop needs, innermost, both contiguous or one a broadcast scalar.
         innermost = (strides[0][order[0]], strides[1][order[0]]) if order else (1, 1)
         if innermost not in ((1, 1), (0, 1), (1, 0)):
             return _complex_grad_fused(grad.resolve_conj(), y.resolve_conj(), order, shape, strides)
-    return grad * ((1 - y) * y).conj()
+    conj_product = _conj_product_keeping_broadcasts(y) if memory else ((1 - y) * y).conj()
+    return _in_builtin_layout(grad * conj_product, grad, y)
+
+
+def _conj_product_keeping_broadcasts(y: Tensor) -> Tensor:
+    """``conj((1 − y) · y)`` with ``y``'s broadcast dimensions kept (stride 0) and its other
+    dimensions in ``y``'s order: the product with grad then runs the loop the built-in runs on ``y``
+    itself, vectorised. Made dense, a broadcast ``y`` could send that product to the scalar loop,
+    whose products are fused (1659 of 4096 elements differed); so could computing ``(1 − y) · y``
+    on the strided elements of ``y`` alone, which are therefore copied densely first."""
+    compact = y[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in y.stride())]
+    strides = compact.stride()
+    outermost_first = sorted(range(compact.dim()), key=lambda d: -strides[d])
+    inverse = sorted(range(compact.dim()), key=outermost_first.__getitem__)
+    dense = compact.permute(outermost_first).contiguous().permute(inverse)
+    return torch.conj_physical((1 - dense) * dense).expand(y.shape)
 
 
 def _strides_are_memory(t: Tensor) -> bool:
