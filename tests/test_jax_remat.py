@@ -14,6 +14,7 @@ from sigact._bits import mismatches  # noqa: E402
 from sigact.tools.jax_backend import optimized_hlo  # noqa: E402
 from tests.helpers import assert_trees_bitwise  # noqa: E402
 from tests.test_jax_swap import bare  # noqa: E402
+from tests.test_survivors_jax import checkpoint_params  # noqa: E402
 
 POLICIES = ["nothing_saveable", "dots_saveable", "dots_with_no_batch_dims_saveable", "everything_saveable"]
 
@@ -58,7 +59,11 @@ def assert_same_gradients(fun, transformed, args, argnums=(0, 1, 2)):
 def test_values_and_gradients_bitwise_for_each_policy(policy):
     args = gated_args()
     remat = sj.remat_scans(gated, policy)
-    assert remats(jax.make_jaxpr(remat)(*args).jaxpr) == [(1, getattr(jax.checkpoint_policies, policy))]
+    jaxpr = jax.make_jaxpr(remat)(*args).jaxpr
+    assert remats(jaxpr) == [(1, getattr(jax.checkpoint_policies, policy))]
+    # Without a CSE barrier, as JAX advises inside a scan: the loop already keeps XLA from merging the
+    # recomputation away, and a barrier would only cost time.
+    assert [p["prevent_cse"] for p in checkpoint_params(jaxpr)] == [False]
     assert_same_gradients(gated, remat, args)
     assert_trees_bitwise(jax.grad(remat, (0, 1, 2))(*args), jax.grad(gated, (0, 1, 2))(*args))  # eagerly
 

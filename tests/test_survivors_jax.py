@@ -1,6 +1,7 @@
 """Behaviours of sigact.jax that a deliberate bug once broke with the rest of the suite still passing
-(issue 25's mutation audit): the swap's rewrite cache, the results it hands back, the checkpoint it
-falls back to, tanh's remat barrier and the audit's view through ``reduce_precision``."""
+(issue 25's mutation audit): the swap's rewrite cache, the results it hands back, the checkpoints it
+rewrites or falls back to, the call primitives and mutable boxes it passes through, tanh's remat
+barrier and the audit's view through ``reduce_precision``."""
 
 import numpy as np
 import pytest
@@ -95,7 +96,7 @@ def test_a_checkpoint_whose_rewrite_needs_constants_keeps_the_users_policy(monke
     x = jax.random.normal(jax.random.key(1), (4, 8))
 
     def loss(policy, w, x):
-        layer = jax.checkpoint(lambda w, h: jnp.tanh(lax.logistic(h @ w) @ w), policy=policy)
+        layer = jax.checkpoint(lambda w, h: jnp.tanh(lax.logistic(h @ w) @ w), policy=policy, prevent_cse=False)
         return jnp.sum(layer(w, x) ** 2)
 
     saving = jax.checkpoint_policies.everything_saveable
@@ -105,7 +106,8 @@ def test_a_checkpoint_whose_rewrite_needs_constants_keeps_the_users_policy(monke
         swapped = sj.swap(fun)
         assert_trees_bitwise(jax.grad(swapped, (0, 1))(w, x), jax.grad(fun, (0, 1))(w, x))
         eqns = jax.make_jaxpr(swapped)(w, x).jaxpr.eqns
-        assert [e.params["policy"] for e in eqns if e.primitive.name in ("checkpoint", "remat2")] == [policy]
+        assert [(e.params["policy"], e.params["prevent_cse"]) for e in eqns
+                if e.primitive.name in ("checkpoint", "remat2")] == [(policy, False)]
         assert not any(e.primitive.name == "logistic" for e in eqns[0].params["jaxpr"].eqns)  # swapped
     # everything_saveable keeps the layer's intermediates; without the policy only w and x are kept.
     kept = sj.audit(sj.swap(lambda w, x: loss(saving, w, x)), w, x)
@@ -141,3 +143,79 @@ def test_audit_sees_an_output_through_reduce_precision():
     assert [(e.origin, e.bytes) for e in sj.audit(through(sj.sigmoid), x).entries] == [("output", 4096)]
     assert [e.origin for e in sj.audit(through(sj.tanh), x).entries] == ["output"]
     assert [e.origin for e in sj.audit(through(jnp.tanh), x).entries] == ["output", "intermediate"]
+
+
+def checkpoint_params(jaxpr):
+    """Each checkpoint equation's parameters but its body, at any depth."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name in ("checkpoint", "remat2"):
+            found.append({k: v for k, v in eqn.params.items() if k != "jaxpr"})
+        for value in eqn.params.values():
+            for v in value if isinstance(value, tuple) else (value,):
+                if hasattr(v, "eqns") or hasattr(v, "jaxpr"):
+                    found += checkpoint_params(getattr(v, "jaxpr", v))
+    return found
+
+
+@pytest.mark.parametrize("transform", ["none", "grad", "linearize"])
+def test_the_swap_keeps_every_parameter_of_a_checkpoint_it_rewrites(transform):
+    # Differentiated inside the swap, the checkpoint reaches it marked `differentiated`, which decides
+    # whether XLA gets the barrier that keeps it from merging the recomputation away: the rewrite
+    # replaces the body and keeps the rest (policy, prevent_cse and that mark).
+    w = jax.random.normal(jax.random.key(0), (8, 8)) / 3
+    x = jax.random.normal(jax.random.key(1), (4, 8))
+
+    def loss(w, x):
+        layer = jax.checkpoint(lambda w, h: jnp.tanh(jax.nn.sigmoid(h @ w) @ w), prevent_cse=False,
+                               policy=jax.checkpoint_policies.dots_saveable)
+        return jnp.sum(layer(w, x) ** 2)
+
+    fun = {"none": loss, "grad": jax.grad(loss),
+           "linearize": lambda w, x: jax.linearize(loss, w, x)[1](w, x)}[transform]
+    original = checkpoint_params(jax.make_jaxpr(fun)(w, x).jaxpr)
+    assert original and all(p["differentiated"] == (transform != "none") for p in original)
+    assert checkpoint_params(jax.make_jaxpr(sj.swap(fun))(w, x).jaxpr) == original
+    assert_trees_bitwise(sj.swap(fun)(w, x), fun(w, x))
+
+
+def test_the_swap_reaches_an_activation_inside_a_call_equation():
+    # A jaxpr that holds a closed_call (scan's partial evaluation makes them), evaluated under the swap:
+    # the call's body runs on the swap's trace too.
+    from jax.extend.core import jaxpr_as_fun
+    from jax.extend.core.primitives import closed_call_p
+
+    from tests.test_jax_swap import bare_logistics
+
+    body = jax.make_jaxpr(lambda x: jax.nn.sigmoid(x) * x)(jnp.ones(16))
+    outer = jax.make_jaxpr(lambda x: closed_call_p.bind(
+        x, **closed_call_p.get_bind_params({"call_jaxpr": body}))[0])(jnp.ones(16))
+    assert [e.primitive for e in outer.jaxpr.eqns] == [closed_call_p]
+
+    def fun(x):
+        return jnp.sum(jaxpr_as_fun(outer)(x)[0] ** 2)
+
+    x = jnp.linspace(-4.0, 4.0, 16)
+    assert bare_logistics(jax.make_jaxpr(fun)(x).jaxpr) == 1
+    assert bare_logistics(jax.make_jaxpr(sj.swap(fun))(x).jaxpr) == 0
+    assert_trees_bitwise(jax.value_and_grad(sj.swap(fun))(x), jax.value_and_grad(fun)(x))
+
+
+def test_the_swap_passes_a_mutable_box_through():
+    # jax's Box (a mutable "hijax" type; internal in jax 0.10) asks the current trace for its contents'
+    # types: the swap's trace answers with the trace below it.
+    Box = getattr(pytest.importorskip("jax._src.hijax"), "Box", None)
+    if Box is None:
+        pytest.skip("this jax has no hijax Box")
+
+    from tests.test_jax_swap import bare_logistics
+
+    def fun(x):
+        box = Box(x)
+        box.set(jax.nn.sigmoid(box.get()))
+        return jnp.sum(box.get() ** 2)
+
+    x = jnp.linspace(-4.0, 4.0, 16)
+    assert bare_logistics(jax.make_jaxpr(sj.swap(fun))(x).jaxpr) == 0
+    assert_bitwise(sj.swap(fun)(x), fun(x))
+    assert_bitwise(jax.jit(sj.swap(fun))(x), jax.jit(fun)(x))
