@@ -219,3 +219,17 @@ def test_the_swap_passes_a_mutable_box_through():
     assert bare_logistics(jax.make_jaxpr(sj.swap(fun))(x).jaxpr) == 0
     assert_bitwise(sj.swap(fun)(x), fun(x))
     assert_bitwise(jax.jit(sj.swap(fun))(x), jax.jit(fun)(x))
+
+
+def test_a_rewrite_that_changed_a_jaxprs_types_says_it_is_a_bug_to_report(monkeypatch):
+    # No rule of sigact's changes a type; a broken one (float16 out of a float32 sigmoid) stands in, so that
+    # the check behind every rewritten body is seen to fire, naming the transform.
+    from sigact.jax import _rewrite
+
+    monkeypatch.setitem(_rewrite._RULE_OF, lax.logistic_p, lambda x: lax.logistic(x).astype(jnp.float16))
+
+    def loss(xs):  # a scan's body, rewritten; lax.logistic, whose jaxpr no cache holds
+        return jnp.sum(lax.scan(lambda c, x: (lax.logistic(c * x), None), jnp.ones(3), xs)[0])
+
+    with pytest.raises(RuntimeError, match=r"sigact\.jax\.swap changed a jaxpr's types: .*please report it"):
+        sj.swap(loss)(jnp.ones((4, 3)))
