@@ -470,3 +470,22 @@ def test_the_jax_gpu_reason_keeps_the_whole_first_line_of_jaxs_error(monkeypatch
 
     monkeypatch.setattr(jax, "devices", no_gpu)
     assert jax_backend.devices()["gpu"] == f"no JAX GPU backend ({first})"
+
+
+def test_the_reports_correctness_check_passes_the_real_mode_and_fails_one_bit_off():
+    # cpu_mode_passes is what `sigact report` asks before it times anything: every 16-bit pattern of one
+    # dtype through a verify mode, True only when nothing differs.
+    torch = pytest.importorskip("torch")
+    from sigact.tools.torch_backend import modes
+
+    sigmoid = modes("cpu")["sigmoid"][0]
+    assert parity.cpu_mode_passes("torch", "bfloat16", "sigmoid", sigmoid)
+
+    def one_bit_off(patterns, gradients, dtype):
+        outcome = sigmoid(patterns, gradients, dtype)
+        expected, actual = outcome.backward
+        flipped = actual.view(torch.int16).clone()
+        flipped[len(flipped) // 2] ^= 1
+        return Outcome(outcome.inputs, outcome.gradients, outcome.forward, (expected, flipped.view(actual.dtype)))
+
+    assert not parity.cpu_mode_passes("torch", "bfloat16", "sigmoid", one_bit_off)
