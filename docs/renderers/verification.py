@@ -57,6 +57,14 @@ def mutation(runs: list[Run]) -> str:
         rows.append([f"`{path}`", *(str(counts.get(status, 0)) for status in MUTATION_COLUMNS), str(other),
                      "yes" if m.get("complete") else "**no**", m.get("date", NOT_RECORDED),
                      m.get("machine", NOT_RECORDED), f"{m['seconds']} s"])
+    # A whole `make mutate` is every file's first run, one after another: the sum is what one costs.
+    modules = run["modules"].values()
+    total = {status: sum(m["counts"].get(status, 0) for m in modules) for status in MUTATION_COLUMNS}
+    seconds = sum(m["seconds"] for m in modules)
+    whole = all(m.get("complete") for m in modules) and not run.get("not_run")
+    rows.append(["**all files**", *(str(n) for n in total.values()),
+                 str(sum(n for m in modules for status, n in m["counts"].items() if status not in MUTATION_COLUMNS)),
+                 "yes" if whole else "**no**", "", "", f"{seconds} s ({seconds / 60:.0f} minutes)"])
     text = table(["file", *MUTATION_COLUMNS.values(), "other", "complete", "date", "machine", "time"], rows)
     if not_run := run.get("not_run"):
         files = " ".join(not_run)
