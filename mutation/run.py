@@ -44,11 +44,12 @@ COPIED = ["sigact", "tests", "conftest.py", "pyproject.toml", "docs", "benchmark
 # the first failure: a survivor costs every such test. So the slowest few (float32 sweeps, subprocess runs of
 # the whole CLI) are left out where faster tests reach the same functions.
 MODULES: dict[str, list[str]] = {
-    "sigact/_bits.py": ["tests/test_bits.py", "tests/test_verify.py",
+    "sigact/_bits.py": ["tests/test_bits.py", "tests/test_parity_engine.py", "tests/test_verify.py",
                         "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
                         " and not every_16_bit and not exits_1 and not missing_framework"],
-    "sigact/tools/parity.py": ["tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not"
-                               " one_row_of_several and not every_16_bit and not exits_1 and not missing_framework"],
+    "sigact/tools/parity.py": ["tests/test_parity_engine.py", "tests/test_verify.py",
+                               "-k", "not a_chunk_of_the_full_float32 and not one_row_of_several"
+                               " and not every_16_bit and not exits_1 and not missing_framework"],
     # test_generate.py: docs/api.md's command-line reference is generated from the parser, help text included.
     "sigact/cli.py": ["tests/test_cli_exit.py", "tests/test_plan_command.py", "tests/test_generate.py",
                       "tests/test_verify.py", "-k", "not a_chunk_of_the_full_float32 and not"
@@ -94,12 +95,17 @@ def config(path: str, tests: list[str]) -> str:
 
 
 def run_one(path: str, max_children: int, again: bool = False) -> dict:
-    """mutmut on ``path``; with ``again``, only the mutants that survived the last run of it, in its
-    kept copy (after a new test, or a change to MODULES)."""
+    """mutmut on ``path``; with ``again``, only the mutants that survived the last run of it (after a new
+    test, or a change to MODULES), in its kept copy or else a new one."""
     work = ROOT / "mutants" / path.replace("/", "_").removesuffix(".py")
     meta = work / "mutants" / (path + ".meta")
     names = []
     earlier = json.loads(meta.read_text())["exit_code_by_key"] if again and meta.exists() else {}
+    # No kept copy (a fresh clone): the survivors come from the committed JSON, and every other mutant it
+    # counted was killed, as long as the file still makes as many mutants (checked after the run).
+    recorded = load()["modules"].get(path) if again and not earlier else None
+    if recorded:
+        names = [name for name, survivor in recorded["survivors"].items() if survivor["status"] != "killed"]
     if earlier:
         names = [name for name, code in earlier.items() if STATUS.get(code, "suspicious") != "killed"]
         for name in COPIED:  # the tests as they are now
@@ -132,6 +138,11 @@ def run_one(path: str, max_children: int, again: bool = False) -> dict:
         tail = (work / "mutmut.log").read_text()[-3000:]
         raise SystemExit(f"mutmut failed on {path} (exit {done.returncode}); the end of {work}/mutmut.log:\n{tail}")
     codes = json.loads(meta.read_text())["exit_code_by_key"]
+    if recorded:
+        if len(codes) != sum(recorded["counts"].values()):
+            raise SystemExit(f"{path} makes {len(codes)} mutants, its recorded run {sum(recorded['counts'].values())}:"
+                             " it changed since, so the recorded verdicts name other mutants; run it whole")
+        earlier = {name: 1 for name in codes if name not in names}
     # mutmut forgets every verdict when the test selection changes, and reruns only the named survivors.
     # A mutant killed before stays killed as long as the selection only grew (more tests, more ways to
     # fail), so its earlier verdict is kept: never remove a test from MODULES and then use --again.
@@ -248,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--report", action="store_true", help="only merge reasons.json into the JSON again")
     parser.add_argument("--again", action="store_true",
-                        help="rerun only the last run's survivors of each file, in its kept copy under mutants/")
+                        help="rerun only the last run's survivors of each file: in its kept copy under mutants/, "
+                             "or, in a fresh clone, those the committed JSON lists")
     args = parser.parse_args(argv)
     if not args.report:
         import mutmut

@@ -445,6 +445,14 @@ def test_a_users_custom_rules_are_left_intact():
     jaxpr = jax.make_jaxpr(sj.swap(fun))(x).jaxpr
     bodies = [e.params["call_jaxpr"] for e in jaxpr.eqns if e.primitive.name in CUSTOM_RULES]
     assert [bare_logistics(b.jaxpr) for b in bodies] == [1, 1] and bare_tanhs(bodies[0].jaxpr) == 2
+    # Inside a jitted function beside an activation the swap does rewrite, the retraced body keeps them too.
+    jitted = jax.jit(lambda x: fun(x) + jnp.sum(jax.nn.sigmoid(x)))
+    assert_bitwise(jax.grad(sj.swap(jitted))(x), jax.grad(jitted)(x))
+    (inner,) = [e.params["jaxpr"].jaxpr for e in jax.make_jaxpr(sj.swap(jitted))(x).jaxpr.eqns]
+    bodies = [e.params["call_jaxpr"].jaxpr for e in inner.eqns if e.primitive.name in CUSTOM_RULES]
+    # marked's, clipped's and sigact's own (for the bare sigmoid): each as written, with its logistic.
+    assert [bare_logistics(b) for b in bodies] == [1, 1, 1] and bare_tanhs(bodies[0]) == 2
+    assert bare_logistics(inner) == 0
 
 
 def test_swap_of_a_non_callable_raises_type_error():

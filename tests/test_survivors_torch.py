@@ -8,6 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
 import sigact.torch as st  # noqa: E402
 from sigact._bits import mismatches  # noqa: E402
 from tests.helpers import assert_bitwise  # noqa: E402
@@ -203,3 +205,32 @@ def test_a_recorded_backward_takes_the_builtins_layout_on_every_pair_of_layouts(
             ours, builtin = (gradients(act, x, g, create_graph=True).detach() for act in (st.sigmoid, torch.sigmoid))
             assert mismatches(ours, builtin).size == 0, (x_name, g_name)
             assert ours.stride() == builtin.stride(), (x_name, g_name, ours.stride(), builtin.stride())
+
+
+class NewBuffers(TorchDispatchMode):
+    """Counts the ops whose result is a buffer none of their operands owns (not a view, not in place)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops, self.new = [], 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        owned = {a.untyped_storage().data_ptr() for a in args if isinstance(a, torch.Tensor)}
+        self.ops.append(func.overloadpacket.__name__)
+        self.new += isinstance(result, torch.Tensor) and result.untyped_storage().data_ptr() not in owned
+        return result
+
+
+@pytest.mark.parametrize("dtype, buffers", [(torch.float32, 1), (torch.float64, 1), (torch.bfloat16, 2)], ids=str)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_without_a_graph_the_gradient_is_written_into_its_own_buffer(dtype, buffers, transposed):
+    # Autograd runs a backward with grad mode off: there sigmoid_grad allocates its result (and, for bfloat16,
+    # the float32 buffer the built-in computes in) and works in place, as the built-in's one kernel does.
+    # Out-of-place ops would hold two more temporaries of the input's size at the backward's peak.
+    y = torch.rand(64, 48, dtype=dtype)
+    grad = torch.randn(48, 64, dtype=dtype).t() if transposed else torch.randn(64, 48, dtype=dtype)
+    with torch.no_grad(), NewBuffers() as seen:
+        result = st.sigmoid_grad(grad, y)
+    assert seen.new == buffers, seen.ops
+    assert_bitwise(result, torch.ops.aten.sigmoid_backward(grad, y))
