@@ -14,7 +14,10 @@ Each file runs on its own, in ``mutants/<file>/`` (a copy of the project; mutmut
 
 Subprocesses the tests start (``sigact verify``, pytest inside a test) import the mutated copy too:
 PYTHONPATH points at it. mutmut forks one process per mutant from a server started before torch is
-imported (``process_isolation = forkserver``): torch's thread pools do not survive a plain fork.
+imported (``process_isolation = forkserver``): torch's thread pools do not survive a plain fork. The
+server collects the tests before it forks, so no test module may make a JAX array at import: XLA's threads
+would start in the server, and the workers forked from it hang on a lock one of them held
+(tests/test_mutation_setup.py checks).
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results" / "mutation.json"
 REASONS = Path(__file__).resolve().parent / "reasons.json"
-PRELOAD = Path(__file__).resolve().parent / "preload.txt"
 # What the project's tests need beside sigact/ and tests/ (pages they check, scripts they run).
 COPIED = ["sigact", "tests", "conftest.py", "pyproject.toml", "docs", "benchmarks", "examples", "README.md",
           "CHANGELOG.md", "requirements-dev.txt", "Makefile"]
@@ -66,10 +68,6 @@ MODULES: dict[str, list[str]] = {
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py",
                                   "tests/test_torch_autograd.py", "-k", "not compile"],
 }
-# Files whose tests build JAX arrays when their modules are imported: a server that collected them (mutmut's
-# default warmup) holds XLA's threads, and the workers it forks hang on a lock one of those threads held.
-# Their server imports the frameworks only (mutation/preload.txt), and each worker collects for itself.
-IMPORT_ONLY = {"sigact/jax/_activations.py", "sigact/jax/_rewrite.py"}
 STATUS = {None: "not checked", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
 
@@ -88,7 +86,6 @@ def config(path: str, tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection ={listed(tests)}\n"
         f"also_copy ={listed([c for c in COPIED if c not in ('sigact', 'tests', 'pyproject.toml')])}\n"
         "process_isolation = forkserver\n"
-        + (f"forkserver_warmup = import\npreload_modules_file = {PRELOAD}\n" if path in IMPORT_ONLY else "")
         +
         "use_git_change_detection = false\n"
     )

@@ -2,6 +2,8 @@
 (RNG counts, BatchNorm statistics, plain Variables, an optimizer's state, new attributes) reaches the
 caller's objects exactly as without the swap, eagerly and under every NNX transform it composes with."""
 
+import functools
+
 import pytest
 
 jax = pytest.importorskip("jax")
@@ -70,7 +72,10 @@ class Net(nnx.Module):
         return jax.nn.sigmoid(self.drop(self.bn(jnp.tanh(self.linear(x)))))
 
 
-X = jax.random.normal(jax.random.key(1), (8, 3))
+@functools.cache
+def inputs():
+    # Made on first use, not at import: make mutate's fork server collects this module and must not start XLA.
+    return jax.random.normal(jax.random.key(1), (8, 3))
 
 
 def loss(model, x):
@@ -111,7 +116,7 @@ def test_state_written_inside_reaches_the_callers_module_under(transform):
     results = {}
     for name, wrap in WRAPS.items():
         model, fun = Net(nnx.Rngs(0)), TRANSFORMS[transform](wrap)
-        outs = [fun(model, X) for _ in range(2)]
+        outs = [fun(model, inputs()) for _ in range(2)]
         results[name] = model, outs
     (model, outs), (model_s, outs_s) = results["built-in"], results["swap"]
     assert int(model.calls[...]) == 2  # the state did change: the comparison below is not of two initial states
@@ -130,21 +135,21 @@ def make_stack(rngs, count, build):
 def scanned(wrap):
     """A stack of layers run by nnx.scan, each layer's statistics and RNG updated in its own slice."""
     body = wrap(lambda x, layer: (layer(x) @ jnp.ones((4, 3)), None))
-    return lambda stack: nnx.scan(body, in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0))(X, stack)[0]
+    return lambda stack: nnx.scan(body, in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0))(inputs(), stack)[0]
 
 
 def scanned_outside(wrap):
     body = lambda x, layer: (layer(x) @ jnp.ones((4, 3)), None)  # noqa: E731
-    return lambda stack: wrap(nnx.scan(body, in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0)))(X, stack)[0]
+    return lambda stack: wrap(nnx.scan(body, in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0)))(inputs(), stack)[0]
 
 
 def vmapped(wrap):
     """An ensemble run by nnx.vmap, each member's state in its own slice."""
-    return lambda stack: nnx.vmap(wrap(lambda m, x: m(x)), in_axes=(0, None))(stack, X)
+    return lambda stack: nnx.vmap(wrap(lambda m, x: m(x)), in_axes=(0, None))(stack, inputs())
 
 
 def vmapped_outside(wrap):
-    return lambda stack: wrap(nnx.vmap(lambda m, x: m(x), in_axes=(0, None)))(stack, X)
+    return lambda stack: wrap(nnx.vmap(lambda m, x: m(x), in_axes=(0, None)))(stack, inputs())
 
 
 @pytest.mark.parametrize("run", [scanned, scanned_outside, vmapped, vmapped_outside],
@@ -176,7 +181,7 @@ def test_a_bound_method_and_a_module_as_the_function_itself_carry_their_state():
     sj.swap(counter.add)(x=1.0)
     assert float(counter.total[...]) == 3.0
     net, net_ref = Net(nnx.Rngs(0)), Net(nnx.Rngs(0))
-    assert_bitwise(sj.swap(net)(X), net_ref(X))
+    assert_bitwise(sj.swap(net)(inputs()), net_ref(inputs()))
     assert_same_state(net, net_ref)
 
 

@@ -134,9 +134,13 @@ def test_python_scalars_stay_weakly_typed_like_jnp_tanh(value, mode):
         assert [leaf.weak_type for leaf in grads[0]] == [leaf.weak_type for leaf in grads[1]]
 
 
-@pytest.mark.parametrize("value", [jnp.arange(-3, 4), jnp.arange(3, dtype=jnp.int8), jnp.array([True, False]),
-                                   3, True, np.uint16(7)], ids=repr)
-def test_integers_and_bools_are_promoted_like_jnp_tanh(value):
+# Arrays are made in the test, not at import: make mutate's fork server collects this module and must not start XLA.
+@pytest.mark.parametrize("make_value", [lambda: jnp.arange(-3, 4), lambda: jnp.arange(3, dtype=jnp.int8),
+                                        lambda: jnp.array([True, False]), lambda: 3, lambda: True,
+                                        lambda: np.uint16(7)],
+                         ids=["int32 array", "int8 array", "bool array", "3", "True", "np.uint16(7)"])
+def test_integers_and_bools_are_promoted_like_jnp_tanh(make_value):
+    value = make_value()
     ours, ref = sj.tanh(value), jnp.tanh(value)
     assert_bitwise(ours, ref)
     assert ours.weak_type == ref.weak_type
