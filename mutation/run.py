@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="rerun only the last run's survivors of each file: in its kept copy under mutants/, "
                              "or, in a fresh clone, those the committed JSON lists")
     args = parser.parse_args(argv)
+    stopped = []
     if not args.report:
         import mutmut
 
@@ -267,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
             entry = {**run_one(path, args.max_children, args.again), "date": datetime.date.today().isoformat(),
                      "machine": machine(), "mutmut": mutmut.__version__}
             previous = load()["modules"].get(path, {})
+            if args.again and previous and not entry["complete"]:
+                # A rerun cut short (a crashed fork server) knows less than the run it would replace.
+                print(f"  mutmut stopped before the end ({entry['counts']}): {path}'s recorded results are kept; "
+                      f"see mutants/{path.replace('/', '_').removesuffix('.py')}/mutmut.log", flush=True)
+                stopped.append(path)
+                continue
             if args.again and previous:  # "seconds" stays the whole run's time: what `make mutate` costs
                 entry["again_seconds"], entry["seconds"] = entry["seconds"], previous.get("seconds", 0)
             print(f"  {entry['counts']} in {entry['seconds']} s", flush=True)
@@ -274,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     results = save()
     for name in results["unexplained"]:
         print(f"survived, with no test or reason in {REASONS.relative_to(ROOT)}: {name}")
-    return 1 if results["unexplained"] else 0
+    return 1 if results["unexplained"] or stopped else 0
 
 
 if __name__ == "__main__":

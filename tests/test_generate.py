@@ -277,6 +277,20 @@ def test_mutation_counts_files_not_run_and_survivors_with_their_answer():
     assert "- `sigact.a.C.m`, no tests: mutant 3: Only the report calls it." in text
 
 
+def test_the_mutation_tables_last_row_is_a_whole_run_summed_and_names_its_machine_only_when_there_is_one():
+    # A whole `make mutate` is every file's first run, one after another: its cost is the sum of the rows.
+    run = copy.deepcopy(MUTATION)
+    run["not_run"] = []
+    run["modules"]["sigact/b.py"] = {**run["modules"]["sigact/a.py"], "seconds": 3000, "complete": True,
+                                     "counts": {"killed": 5}, "survivors": {}}
+    assert ("| **all files** | 12 | 3 | 1 | 0 | 4 | 2 | **no** |  | Test CPU, 3 cores | 3060 s (51 minutes) |"
+            in generate.RENDERERS["mutation"]([copy.deepcopy(run)]))
+    run["modules"]["sigact/b.py"]["machine"] = "Other CPU, 2 cores"
+    run["modules"]["sigact/a.py"]["complete"] = True
+    assert ("| **all files** | 12 | 3 | 1 | 0 | 4 | 2 | yes |  | several: the rows' runs, summed | 3060 s (51 minutes) |"
+            in generate.RENDERERS["mutation"]([run]))
+
+
 def test_the_cli_reference_lists_every_option_of_every_command_with_its_help():
     import argparse
 

@@ -62,9 +62,11 @@ def mutation(runs: list[Run]) -> str:
     total = {status: sum(m["counts"].get(status, 0) for m in modules) for status in MUTATION_COLUMNS}
     seconds = sum(m["seconds"] for m in modules)
     whole = all(m.get("complete") for m in modules) and not run.get("not_run")
+    machines = {m.get("machine", NOT_RECORDED) for m in modules}
+    machine = machines.pop() if len(machines) == 1 else "several: the rows' runs, summed"
     rows.append(["**all files**", *(str(n) for n in total.values()),
                  str(sum(n for m in modules for status, n in m["counts"].items() if status not in MUTATION_COLUMNS)),
-                 "yes" if whole else "**no**", "", "", f"{seconds} s ({seconds / 60:.0f} minutes)"])
+                 "yes" if whole else "**no**", "", machine, f"{seconds} s ({seconds / 60:.0f} minutes)"])
     text = table(["file", *MUTATION_COLUMNS.values(), "other", "complete", "date", "machine", "time"], rows)
     if not_run := run.get("not_run"):
         files = " ".join(not_run)
