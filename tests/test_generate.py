@@ -287,8 +287,8 @@ def test_the_mutation_tables_last_row_is_a_whole_run_summed_and_names_its_machin
             in generate.RENDERERS["mutation"]([copy.deepcopy(run)]))
     run["modules"]["sigact/b.py"]["machine"] = "Other CPU, 2 cores"
     run["modules"]["sigact/a.py"]["complete"] = True
-    assert ("| **all files** | 12 | 3 | 1 | 0 | 4 | 2 | yes |  | several: the rows' runs, summed | 3060 s (51 minutes) |"
-            in generate.RENDERERS["mutation"]([run]))
+    assert ("| **all files** | 12 | 3 | 1 | 0 | 4 | 2 | yes |  | several: the rows' runs, summed "
+            "| 3060 s (51 minutes) |" in generate.RENDERERS["mutation"]([run]))
 
 
 def test_the_cli_reference_lists_every_option_of_every_command_with_its_help():
