@@ -86,7 +86,6 @@ def config(path: str, tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection ={listed(tests)}\n"
         f"also_copy ={listed([c for c in COPIED if c not in ('sigact', 'tests', 'pyproject.toml')])}\n"
         "process_isolation = forkserver\n"
-        +
         "use_git_change_detection = false\n"
     )
 
@@ -102,7 +101,7 @@ def run_one(path: str, max_children: int, again: bool = False) -> dict:
     # counted was killed, as long as the file still makes as many mutants (checked after the run).
     recorded = load()["modules"].get(path) if again and not earlier else None
     if recorded:
-        names = [name for name, survivor in recorded["survivors"].items() if survivor["status"] != "killed"]
+        names = list(recorded["survivors"])
     if earlier:
         names = [name for name, code in earlier.items() if STATUS.get(code, "suspicious") != "killed"]
         for name in COPIED:  # the tests as they are now
