@@ -36,9 +36,10 @@ report: $(STAMP)
 verify: $(STAMP)
 	$(BIN)/sigact verify $(ARGS)
 
+# --durations: the suite should stay under about 10 minutes on 2 cores, and the slowest tests are where to look.
 test: $(STAMP)
 	$(BIN)/ruff check sigact tests examples benchmarks docs mutation conftest.py
-	$(BIN)/python -m pytest -n 2 $(ARGS)
+	$(BIN)/python -m pytest -n 2 --durations=20 $(ARGS)
 
 # Mutation testing of the files that carry the promise, each against the tests that exercise it
 # (mutation/run.py, mutmut 3): docs/results/mutation.json, and exit 1 while a surviving mutant has neither a

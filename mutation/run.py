@@ -31,6 +31,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,6 +69,18 @@ MODULES: dict[str, list[str]] = {
     "sigact/torch/_backward.py": ["tests/test_torch_parity.py", "tests/test_survivors_torch.py",
                                   "tests/test_torch_autograd.py", "-k", "not compile"],
 }
+
+
+def jax_cache(work: Path) -> dict[str, str]:
+    """XLA's compiled programs, kept on disk and shared by every mutant's process. Each process starts with
+    empty in-memory caches, so without it every test compiles all it runs again (tests/test_jax_swap.py
+    took 124 s cold and 32 s from this cache). The key is a hash of the program and its compile options, so
+    a mutant that changes what is computed compiles anew. A size limit turns on JAX's file lock, which two
+    processes writing one entry need."""
+    return {"JAX_COMPILATION_CACHE_DIR": str(work / "jax-cache"), "JAX_COMPILATION_CACHE_MAX_SIZE": str(8 << 30),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
+
+
 STATUS = {None: "not checked", 1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
 
@@ -90,9 +103,25 @@ def config(path: str, tests: list[str]) -> str:
     )
 
 
-def run_one(path: str, max_children: int, again: bool = False) -> dict:
-    """mutmut on ``path``; with ``again``, only the mutants that survived the last run of it (after a new
-    test, or a change to MODULES), in its kept copy or else a new one."""
+def snapshot() -> Path:
+    """The project as it was when this run started, which each file's copy is made from. A run writes
+    docs/results/mutation.json after each file; a later file's copy made from the working tree would hold
+    a results file that its generated page does not match, and tests/test_generate.py (cli.py's
+    selection) fails on that before a single mutant runs. One per run: runs of other files side by side
+    keep theirs."""
+    (ROOT / "mutants").mkdir(exist_ok=True)
+    tree = Path(tempfile.mkdtemp(prefix="tree-", dir=ROOT / "mutants"))
+    for name in COPIED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "_build"))
+        elif (ROOT / name).exists():
+            shutil.copy2(ROOT / name, tree / name)
+    return tree
+
+
+def run_one(path: str, tree: Path, max_children: int, again: bool = False) -> dict:
+    """mutmut on ``path`` in a copy of ``tree``; with ``again``, only the mutants that survived the last run
+    of it (after a new test, or a change to MODULES), in its kept copy or else a new one."""
     work = ROOT / "mutants" / path.replace("/", "_").removesuffix(".py")
     meta = work / "mutants" / (path + ".meta")
     names = []
@@ -105,25 +134,18 @@ def run_one(path: str, max_children: int, again: bool = False) -> dict:
     if earlier:
         names = [name for name, code in earlier.items() if STATUS.get(code, "suspicious") != "killed"]
         for name in COPIED:  # the tests as they are now
-            if name != "sigact" and (ROOT / name).is_dir():
+            if name != "sigact" and (tree / name).is_dir():
                 for target in (work / name, work / "mutants" / name):
-                    shutil.copytree(ROOT / name, target, dirs_exist_ok=True,
-                                    ignore=shutil.ignore_patterns("__pycache__", "_build"))
+                    shutil.copytree(tree / name, target, dirs_exist_ok=True)
     else:
         shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        for name in COPIED:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__", "_build"))
-            elif source.exists():
-                shutil.copy2(source, work / name)
+        shutil.copytree(tree, work)
         # mutmut's copy must exist before Python first looks at PYTHONPATH: a missing directory is
         # remembered as missing (sys.path_importer_cache), and the tests would import sigact from elsewhere.
         (work / "mutants").mkdir()
     (work / "setup.cfg").write_text(config(path, MODULES.get(path) or guess_tests(path)))
     env = {**os.environ, "PYTHONPATH": str(work / "mutants"), "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(work),
-           "SIGACT_MUTANTS": str(work)}
+           "SIGACT_MUTANTS": str(work), **jax_cache(work)}
     mutmut = Path(sys.executable).with_name("mutmut")
     start = time.perf_counter()
     with open(work / "mutmut.log", "w") as log:
@@ -262,21 +284,26 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report:
         import mutmut
 
-        for path in args.files or list(MODULES):
-            print(f"mutmut on {path} ...", flush=True)
-            entry = {**run_one(path, args.max_children, args.again), "date": datetime.date.today().isoformat(),
-                     "machine": machine(), "mutmut": mutmut.__version__}
-            previous = load()["modules"].get(path, {})
-            if args.again and previous and not entry["complete"]:
-                # A rerun cut short (a crashed fork server) knows less than the run it would replace.
-                print(f"  mutmut stopped before the end ({entry['counts']}): {path}'s recorded results are kept; "
-                      f"see mutants/{path.replace('/', '_').removesuffix('.py')}/mutmut.log", flush=True)
-                stopped.append(path)
-                continue
-            if args.again and previous:  # "seconds" stays the whole run's time: what `make mutate` costs
-                entry["again_seconds"], entry["seconds"] = entry["seconds"], previous.get("seconds", 0)
-            print(f"  {entry['counts']} in {entry['seconds']} s", flush=True)
-            save(path, entry)
+        tree = snapshot()
+        try:
+            for path in args.files or list(MODULES):
+                print(f"mutmut on {path} ...", flush=True)
+                entry = {**run_one(path, tree, args.max_children, args.again),
+                         "date": datetime.date.today().isoformat(), "machine": machine(), "mutmut": mutmut.__version__}
+                previous = load()["modules"].get(path, {})
+                if previous and not entry["complete"]:
+                    # A run cut short (a crashed fork server, tests that fail unmutated) knows less than the
+                    # run it would replace.
+                    print(f"  mutmut stopped before the end ({entry['counts']}): {path}'s recorded results are "
+                          f"kept; see mutants/{path.replace('/', '_').removesuffix('.py')}/mutmut.log", flush=True)
+                    stopped.append(path)
+                    continue
+                if args.again and previous:  # "seconds" stays the whole run's time: what `make mutate` costs
+                    entry["again_seconds"], entry["seconds"] = entry["seconds"], previous.get("seconds", 0)
+                print(f"  {entry['counts']} in {entry['seconds']} s", flush=True)
+                save(path, entry)
+        finally:
+            shutil.rmtree(tree)
     results = save()
     for name in results["unexplained"]:
         print(f"survived, with no test or reason in {REASONS.relative_to(ROOT)}: {name}")

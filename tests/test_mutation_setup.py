@@ -1,8 +1,10 @@
 """make mutate's own setup (mutation/run.py): what its fork server may do before it forks the mutants' workers."""
 
 import importlib.util
+import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,17 @@ def test_collecting_the_jax_files_tests_starts_no_xla_backend():
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert done.stdout.splitlines()[-1] == "backends: []"
+
+
+def test_a_run_that_stops_before_the_end_keeps_the_recorded_results_and_exits_1(tmp_path, monkeypatch):
+    # mutmut stops before its first mutant when the unmutated tests fail, and mid-run when its fork server
+    # crashes: every mutant then reads "not checked", which must not replace what the last full run found.
+    recorded = {"seconds": 900, "tests": [], "complete": True, "counts": {"killed": 3}, "survivors": {}}
+    results = tmp_path / "mutation.json"
+    results.write_text(json.dumps({"modules": {"sigact/cli.py": recorded}}))
+    monkeypatch.setattr(mutation_run, "RESULTS", results)
+    monkeypatch.setattr(mutation_run, "snapshot", lambda: Path(tempfile.mkdtemp(dir=tmp_path)))
+    monkeypatch.setattr(mutation_run, "run_one", lambda path, tree, max_children, again: {
+        "seconds": 11, "tests": [], "complete": False, "counts": {"not checked": 462}, "survivors": {}})
+    assert mutation_run.main(["sigact/cli.py"]) == 1
+    assert json.loads(results.read_text())["modules"]["sigact/cli.py"]["counts"] == {"killed": 3}
