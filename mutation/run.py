@@ -10,7 +10,7 @@ Each file runs on its own, in ``mutants/<file>/`` (a copy of the project; mutmut
 
     python mutation/run.py                      # every file of MODULES, smallest first
     python mutation/run.py sigact/cli.py        # only these (make mutate FILES="sigact/cli.py")
-    python mutation/run.py --report             # merge reasons into the JSON again, run nothing
+    python mutation/run.py --report             # merge reasons into the JSON (and its page) again, run nothing
 
 Subprocesses the tests start (``sigact verify``, pytest inside a test) import the mutated copy too:
 PYTHONPATH points at it. mutmut forks one process per mutant from a server started before torch is
@@ -104,11 +104,9 @@ def config(path: str, tests: list[str]) -> str:
 
 
 def snapshot() -> Path:
-    """The project as it was when this run started, which each file's copy is made from. A run writes
-    docs/results/mutation.json after each file; a later file's copy made from the working tree would hold
-    a results file that its generated page does not match, and tests/test_generate.py (cli.py's
-    selection) fails on that before a single mutant runs. One per run: runs of other files side by side
-    keep theirs."""
+    """The project as it was when this run started, which each file's copy is made from: a whole run
+    takes about an hour, and a test half-written meanwhile (for the survivors of a file already done)
+    must not reach a later file's copy. One per run: runs of other files side by side keep theirs."""
     (ROOT / "mutants").mkdir(exist_ok=True)
     tree = Path(tempfile.mkdtemp(prefix="tree-", dir=ROOT / "mutants"))
     for name in COPIED:
@@ -268,7 +266,14 @@ def save(path: str | None = None, entry: dict | None = None) -> dict:
     if path is not None:
         results["modules"][path] = entry
     RESULTS.write_text(json.dumps(merge(results), indent=1) + "\n")
+    write_pages()
     return results
+
+
+def write_pages() -> None:
+    """docs/verification.md from the JSON just written: a results file its page does not match fails
+    tests/test_generate.py, which is in cli.py's selection, before a single mutant runs."""
+    subprocess.run([sys.executable, str(ROOT / "docs" / "generate.py")], check=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ def test_a_run_that_stops_before_the_end_keeps_the_recorded_results_and_exits_1(
     results = tmp_path / "mutation.json"
     results.write_text(json.dumps({"modules": {"sigact/cli.py": recorded}}))
     monkeypatch.setattr(mutation_run, "RESULTS", results)
+    monkeypatch.setattr(mutation_run, "write_pages", lambda: None)  # the project's pages, from its own JSON
     monkeypatch.setattr(mutation_run, "snapshot", lambda: Path(tempfile.mkdtemp(dir=tmp_path)))
     monkeypatch.setattr(mutation_run, "run_one", lambda path, tree, max_children, again: {
         "seconds": 11, "tests": [], "complete": False, "counts": {"not checked": 462}, "survivors": {}})
