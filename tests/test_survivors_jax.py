@@ -145,6 +145,14 @@ def test_audit_sees_an_output_through_reduce_precision():
     assert [e.origin for e in sj.audit(through(jnp.tanh), x).entries] == ["output", "intermediate"]
 
 
+def test_an_argument_kept_for_backward_is_listed_as_argument_alone():
+    # The report's origin column names the op behind a computed value; an argument is the caller's own array.
+    report = sj.audit(lambda x, w: jnp.sin(x * w), jnp.ones(4), jnp.ones(4))
+    assert [(e.origin, e.note) for e in report.entries] == [
+        ("argument", ""), ("argument", ""), ("intermediate", "output of cos")]
+    assert "argument (" not in str(report)
+
+
 def checkpoint_params(jaxpr):
     """Each checkpoint equation's parameters but its body, at any depth."""
     found = []
