@@ -198,13 +198,14 @@ def remat(model: Model, policy: str | Callable) -> Model:
 
 
 def tradeoff_models(quick: bool = False) -> list[Callable[[], Model]]:
-    """The five models of the memory/time trade-off, at sequence length 512 (``quick``: tiny)."""
+    """The five models of the memory/time trade-off, at sequence length 512. ``quick``: two of them, tiny (a
+    smoke run: tests/test_jax_plan.py runs the plan's engine on each framework's model)."""
     if quick:
         rnn = {"batch": 4, "steps": 16, "inputs": 8, "features": 16}
         mlp = {"layers": 2, "batch": 32, "width": 16, "hidden": 64}
-    else:
-        rnn = {"batch": 16, "steps": 512, "inputs": 128, "features": 256}
-        mlp = {"layers": 8, "batch": 512, "width": 512, "hidden": 1536}
+        return [lambda: flax_rnn("LSTMCell", **rnn), lambda: scanned_mlp("swiglu", **mlp)]
+    rnn = {"batch": 16, "steps": 512, "inputs": 128, "features": 256}
+    mlp = {"layers": 8, "batch": 512, "width": 512, "hidden": 1536}
     return [lambda: flax_rnn("LSTMCell", **rnn), lambda: flax_rnn("GRUCell", **rnn),
             lambda: equinox_rnn("LSTMCell", **rnn), lambda: keras_rnn("LSTM", **rnn),
             lambda: scanned_mlp("swiglu", **mlp)]
