@@ -37,7 +37,7 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
     assert abs(inplace - peaks["Tensor.sigmoid_"]) < 1024
     assert abs(peaks["nn.Sigmoid"] - inplace - (activation_bytes - output_bytes)) < 1024
     swap = results["swap"]
-    assert len(swap["memory"]) == 9 and len(swap["lstm_step"]["ratios"]) >= 3 and len(swap["eager"]) == 3
+    assert len(swap["memory"]) == 3 and len(swap["lstm_step"]["ratios"]) >= 3 and len(swap["eager"]) == 3
     reach, tradeoff = results["reach"]["rows"], results["tradeoff"]
     assert [r["name"].split(",")[0] for r in reach] == [
         "Flax LSTMCell", "Flax NNX LSTMCell", "Equinox LSTMCell", "Keras LSTM", "Haiku LSTM"]

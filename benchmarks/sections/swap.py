@@ -45,12 +45,16 @@ def lstm_training_step(model: jax_models.Model):
 def measure(quick: bool, timing: dict) -> dict:
     rnn = {"batch": 4, "steps": 8, "inputs": 8, "features": 8} if quick else {}
     mlp = {"layers": 2, "batch": 16, "width": 8, "hidden": 16} if quick else {}
-    builds = [lambda cell=cell: jax_models.flax_rnn(cell, **rnn) for cell in ("LSTMCell", "GRUCell",
-                                                                               "OptimizedLSTMCell")]
+    # --quick: one of each kind, a cell, a scanned MLP, the MLP under a policy (tests/test_jax_models.py and
+    # test_jax_remat.py measure the others).
+    cells = ("LSTMCell",) if quick else ("LSTMCell", "GRUCell", "OptimizedLSTMCell")
+    mlps = [("sigmoid", None), ("sigmoid", "nothing_saveable")] if quick else \
+        [(a, r) for a in ("silu", "sigmoid") for r in (None, "dots_saveable", "nothing_saveable")]
+    builds = [lambda cell=cell: jax_models.flax_rnn(cell, **rnn) for cell in cells]
     # Remat by remat_scans, as the plan's candidates do: every scan body under the policy.
     builds += [lambda a=a, r=r: (jax_models.remat(jax_models.scanned_mlp(a, **mlp), r) if r
                                  else jax_models.scanned_mlp(a, **mlp))
-               for a in ("silu", "sigmoid") for r in (None, "dots_saveable", "nothing_saveable")]
+               for a, r in mlps]
     memory = []
     for build in builds:
         model = build()
