@@ -261,6 +261,10 @@ def test_plan_tables_group_same_programs_and_judge_from_the_figures():
 def test_largest_table_has_both_budgets_and_says_when_nothing_fits():
     text = rendered("plan.largest")
     assert text.startswith("7 to 9 compilations per candidate and search")
+    same = copy.deepcopy(SAMPLES["plan.largest"])
+    for search in same[0]["largest"]:
+        search["compilations"] = {"builtin": 7, "swap": 7}
+    assert generate.RENDERERS["plan.largest"](same).startswith("7 compilations per candidate and search:")
     assert "| candidate | largest batch, 64 MiB of temp memory | / built-in's | largest batch, 64 MiB of temp" in text
     assert "| `builtin` | 10 | 1.00 | 10 | 1.00 |" in text
     assert "| `swap` | 15 | 1.50 | nothing fits | - |" in text

@@ -4,6 +4,7 @@ listed once, non-bitwise candidates flagged and never advised, the front and bes
 
 import json
 import os
+import re
 import sys
 import types
 
@@ -215,7 +216,9 @@ def test_largest_equals_a_brute_force_scan():
             brute = max((n for n, m in enumerate(used[name], 1) if sum(m[:1 if temp_only else 3]) <= limit),
                         default=None)
             assert fits[name] == brute, (name, temp_only, used[name])
-            assert 1 <= fits.compilations[name] <= 2 * 4 + 1
+            # Memory linear in n from n = 2 on: after n = 1 and 2, at most two guesses and their safe steps,
+            # and the guess that confirms (doubling and bisection to 16 take up to 8).
+            assert 1 <= fits.compilations[name] <= 7
         assert fits["builtin"] < fits["remat_scans(nothing_saveable)"] < top
         assert "compilations" in str(fits)
 
@@ -233,7 +236,8 @@ def test_largest_bad_input():
 
     with pytest.raises(KeyError) as raised:
         sj.largest(broken, gated, 10**9, candidates=["builtin"])
-    assert "make_args(4)" in "".join(raised.value.__notes__)
+    note = re.search(r"raised by make_args\((\d+)\)", "".join(raised.value.__notes__))
+    assert note and int(note[1]) > 2
     with pytest.raises(ValueError, match="does not seem to grow with n"):
         sj.largest(lambda n: sized(3), gated, 10**9, candidates=["builtin"])
     assert sj.largest(sized, gated, 1, candidates=["builtin"]) == {"builtin": None}

@@ -67,7 +67,8 @@ def largest(runs: list[Run]) -> str:
 
     rows = [[f"`{name}`", *cells(temp["largest"][name], temp["largest"]["builtin"]),
              *cells(whole["largest"].get(name), whole["largest"]["builtin"])] for name in temp["largest"]]
-    return (f"{min(compilations)} to {max(compilations)} compilations per candidate and search:\n\n"
+    low, high = min(compilations), max(compilations)
+    return (f"{low if low == high else f'{low} to {high}'} compilations per candidate and search:\n\n"
             + table(["candidate", f"largest batch, {temp['budget_bytes'] / 2**20:.0f} MiB of temp memory",
                      "/ built-in's", f"largest batch, {whole['budget_bytes'] / 2**20:.0f} MiB of temp + arguments "
                      "+ outputs", "/ built-in's"], rows))
