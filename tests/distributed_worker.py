@@ -1,10 +1,11 @@
 """Run by torchrun in tests/test_torch_distributed.py: train a small model for a few steps.
 
-    torchrun --standalone --nproc-per-node 2 tests/distributed_worker.py {ddp,fsdp2} {sigact,builtin} OUT.pt
+    torchrun --standalone --nproc-per-node 2 tests/distributed_worker.py {ddp,fsdp2} OUT_DIR
 
-Each rank trains on its own half of a fixed batch, with the built-in sigmoid or swapped to sigact's;
+Each rank trains on its own half of a fixed batch, with the built-in sigmoid, then the same model
+swapped to sigact's, in one process group (one launch: each costs every rank a torch import); for each,
 rank 0 saves the gradients of every step, the final parameters and the sigmoid modules' classes to
-OUT.pt, for the test to compare the two runs.
+OUT_DIR/builtin.pt and OUT_DIR/sigact.pt, for the test to compare the two runs.
 """
 
 import os
@@ -30,8 +31,15 @@ def batch(rank: int, world: int):
     return x.chunk(world)[rank], y.chunk(world)[rank]
 
 
-def main(kind: str, activation: str, out: str) -> None:
+def main(kind: str, out_dir: str) -> None:
     dist.init_process_group("gloo")
+    for activation in ("builtin", "sigact"):
+        train(kind, activation, os.path.join(out_dir, f"{activation}.pt"))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def train(kind: str, activation: str, out: str) -> None:
     rank, world = dist.get_rank(), dist.get_world_size()
     net = {"sigact": st.swap_sigmoid(model()), "builtin": model()}[activation]
     sigmoids = [f"{type(m).__module__}.{type(m).__name__}" for m in net if isinstance(m, nn.Sigmoid)]
@@ -57,8 +65,6 @@ def main(kind: str, activation: str, out: str) -> None:
     params = [_full(p.detach()) for p in net.parameters()]
     if rank == 0:
         torch.save({"grads": grads, "params": params, "world": world, "sigmoids": sigmoids}, out)
-    dist.barrier()
-    dist.destroy_process_group()
 
 
 def _full(t: torch.Tensor) -> torch.Tensor:
