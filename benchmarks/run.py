@@ -55,7 +55,7 @@ SECTIONS = {"elementwise": elementwise, "training": training, "inplace": inplace
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes, few rounds, fewer models in reach and trade-off: a smoke run")
+                        help="tiny sizes, few rounds, a model or a few in each section: a smoke run")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="SECTION",
                         help=f"run only these sections ({', '.join(SECTIONS)})")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")

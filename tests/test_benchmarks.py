@@ -39,8 +39,7 @@ def test_quick_benchmark_run_prints_every_section_and_writes_json(tmp_path):
     swap = results["swap"]
     assert len(swap["memory"]) == 3 and len(swap["lstm_step"]["ratios"]) >= 3 and len(swap["eager"]) == 3
     reach, tradeoff = results["reach"]["rows"], results["tradeoff"]
-    assert [r["name"].split(",")[0] for r in reach] == [
-        "Flax LSTMCell", "Flax NNX LSTMCell", "Equinox LSTMCell", "Keras LSTM", "Haiku LSTM"]
+    assert [r["name"].split(",")[0] for r in reach] == ["Flax LSTMCell"]
     assert all(r["gradients_bitwise_equal"] for r in reach)
     assert all(r["swap_temp_bytes"] < r["builtin_temp_bytes"] for r in reach)
     # Two models in six configurations, each pair bitwise; the swap never costs memory under a policy.

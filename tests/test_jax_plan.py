@@ -205,9 +205,11 @@ def sized(n):
 
 @pytest.mark.slow
 def test_largest_equals_a_brute_force_scan():
-    names = ["builtin", "swap", "remat_scans(nothing_saveable)"]
+    # Two candidates on real compiled programs (tests/test_largest_search.py tries the search itself on
+    # many curves); 13 leaves the remat's answer, 12, below the top.
+    names = ["builtin", "remat_scans(nothing_saveable)"]
     functions = sj._plan.candidates(gated)
-    top = 16
+    top = 13
     used = {name: [memory(compiled_alone(functions[name], sized(n), 0)) for n in range(1, top + 1)] for name in names}
     budget = used["builtin"][5][0]  # the built-in's temp memory at n = 6
     for temp_only, limit in ((True, budget), (False, budget + 700)):
@@ -217,7 +219,7 @@ def test_largest_equals_a_brute_force_scan():
                         default=None)
             assert fits[name] == brute, (name, temp_only, used[name])
             # Memory linear in n from n = 2 on: after n = 1 and 2, at most two guesses and their safe steps,
-            # and the guess that confirms (doubling and bisection to 16 take up to 8).
+            # and the guess that confirms (doubling and bisection to 13 take up to 8).
             assert 1 <= fits.compilations[name] <= 7
         assert fits["builtin"] < fits["remat_scans(nothing_saveable)"] < top
         assert "compilations" in str(fits)
