@@ -74,10 +74,10 @@ def largest(make_args: Callable[[int], Sequence[Any]], fun: Callable[..., Any], 
     step ``jax.jit(jax.grad(candidate, argnums))`` is compiled on the shapes of ``make_args(n)``
     (traced by ``jax.eval_shape``: nothing is allocated, and nothing runs) and its memory read from
     ``memory_analysis()``: temp, argument and output bytes, what the device must hold, or temp bytes
-    alone with ``temp_only``. It assumes memory grows with n. The search (:func:`search`) guesses where
-    memory that grows linearly in n would cross the budget and checks the guess, alternating with
-    doubling (then bisection) so that memory that is not linear is found too: a handful of
-    compilations per candidate where memory is linear in n, at most about 4·log2(n) where it is not.
+    alone with ``temp_only``. It assumes memory grows with n. The search guesses where memory that
+    grows linearly in n would cross the budget and checks the guess, alternating with doubling (then
+    bisection) so that memory that is not linear is found too: five compilations per candidate where
+    memory is linear in n and the answer within 32·``lo``, at most about 4·log2(n) where it is not.
 
     Args:
         make_args: ``n -> the tuple of fun's positional arguments``.
